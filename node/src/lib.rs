@@ -1,0 +1,2 @@
+//! The Orbital Commons node: daemon, CLI, store, network, orbit formats and SGP4, screening.
+pub mod orbit;

@@ -1,0 +1,2 @@
+//! `commons`: the Orbital Commons command line.
+fn main() {}

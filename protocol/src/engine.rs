@@ -1,0 +1,832 @@
+//! The sans-IO engine: `handle(now, input) -> effects`.
+//!
+//! The engine owns the CRDT [`State`] and the incrementally maintained [`Views`], signs local
+//! submissions when it holds the agency key, verifies everything that arrives, and runs the
+//! anti-entropy sessions. It reads no clock (time comes in as `now`), touches no socket and no
+//! disk, and draws randomness only from the seed it was given. The node carries out the
+//! effects; the simulator drives the very same engine with virtual time.
+//!
+//! Effects are carried out in order. A [`Effect::Persist`] must be durable before any effect
+//! after it: nothing is acknowledged or published before it is on disk.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use negentropy::{Id, Negentropy, NegentropyStorageVector};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{Rng, SeedableRng};
+
+use crate::codec;
+use crate::envelope::{verify_envelope, verify_header, verify_headers_batch, Envelope, Kind, SignedHeader, Signer, Verified, VerifiedHeader, MAX_SEQ};
+use crate::error::{RejectKind, Rejection};
+use crate::genesis::Genesis;
+use crate::ids::{AgencyId, NetworkId, ObjectId, UpdateId};
+use crate::membership::Membership;
+use crate::records::Record;
+use crate::state::{BodyOutcome, Change, State};
+use crate::sync::{storage_of, Digests, SyncRequest, SyncResponse, MAX_BODIES_PER_FETCH, MAX_IDS_PER_FETCH, MAX_RECONCILE_ROUNDS, NEGENTROPY_FRAME_LIMIT};
+use crate::time::Epoch;
+use crate::views::{ObjectView, Views};
+
+/// A peer, as the carrier names it (a libp2p peer id's text, or a simulated node's name).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Peer(pub String);
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl fmt::Debug for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Peer({})", self.0)
+    }
+}
+
+/// Engine settings that are local to a node (nothing here affects the state).
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Bound on updates held aside because their author is not (yet) admitted.
+    pub max_aside: usize,
+    /// Whether this signing node must complete one sync before it signs (peers configured).
+    pub sync_before_signing: bool,
+    /// Most body pages one sync session fetches.
+    pub max_body_pages_per_session: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self { max_aside: 200_000, sync_before_signing: false, max_body_pages_per_session: 64 }
+    }
+}
+
+/// What the engine is asked to handle.
+#[derive(Debug)]
+pub enum Input {
+    /// One gossip message (an envelope). `message_id` is echoed in the verdict.
+    Gossip { from: Peer, message_id: Vec<u8>, bytes: Vec<u8> },
+    /// Envelopes in bulk (an import, or a replay): verified in batches.
+    Envelopes { from: Option<Peer>, items: Vec<Vec<u8>> },
+    /// Local submissions to sign as this node's agency.
+    Submit { records: Vec<Record> },
+    /// Start (or restart) an anti-entropy session with a peer: on connect, on a timer, after
+    /// a partition heals.
+    SyncStart { peer: Peer },
+    /// A peer answered one of our sync requests.
+    SyncResponse { peer: Peer, response: SyncResponse },
+    /// A sync request to a peer failed (timeout, disconnect).
+    SyncFailed { peer: Peer, reason: String },
+    /// Periodic housekeeping.
+    Tick,
+}
+
+/// What a gossip message deserves, for gossipsub's validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Valid: forward it.
+    Accept,
+    /// Not forwarded, sender not penalised (duplicate, not yet, held aside).
+    Ignore,
+    /// Invalid: not forwarded, sender penalised.
+    Reject,
+}
+
+/// One durable store operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreOp {
+    PutHeader { id: UpdateId, signed: SignedHeader },
+    PutBody { id: UpdateId, body: Vec<u8> },
+    DropBody(UpdateId),
+    Remove(UpdateId),
+    /// The highest seq this signing node has reserved.
+    ReserveSeq(u64),
+}
+
+/// What the engine asks its carrier to do.
+#[derive(Debug)]
+pub enum Effect {
+    /// Make these durable, atomically, before carrying out any later effect.
+    Persist(Vec<StoreOp>),
+    /// Gossip an envelope.
+    Publish(Vec<u8>),
+    /// The verdict on one gossip message.
+    GossipVerdict { from: Peer, message_id: Vec<u8>, verdict: Verdict },
+    /// A local submission's results, in order (after its Persist).
+    Submitted(Vec<Result<UpdateId, Rejection>>),
+    /// An update was rejected (and from whom, where it came from a peer).
+    Rejected { from: Option<Peer>, id: Option<UpdateId>, rejection: Rejection },
+    /// A peer sent bytes that fail permanent checks: lower its score.
+    Penalise { peer: Peer, reason: String },
+    /// These objects' views changed (screening re-runs for just them).
+    ViewsChanged(BTreeSet<ObjectId>),
+    /// Membership or bindings changed (gating must re-check peers).
+    MembershipChanged,
+    /// Send a sync request to a peer; its answer comes back as `Input::SyncResponse`.
+    SendSync { peer: Peer, request: SyncRequest },
+    /// A sync session ended.
+    SyncFinished { peer: Peer, report: SyncReport },
+}
+
+/// How a sync session went.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// The digests matched at the start.
+    pub already_in_sync: bool,
+    pub rounds: u32,
+    pub headers_fetched: usize,
+    pub bodies_fetched: usize,
+    /// Bytes of reconciliation messages sent and received.
+    pub reconcile_bytes: usize,
+    pub aborted: Option<String>,
+}
+
+/// Counters for metrics and reports.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub accepted: u64,
+    pub defective: u64,
+    pub rejected: BTreeMap<&'static str, u64>,
+    pub sync_sessions: u64,
+    pub sync_bytes: u64,
+}
+
+enum Phase {
+    AwaitDigest,
+    Reconciling { negentropy: Box<Negentropy<'static, NegentropyStorageVector>>, need: Vec<UpdateId>, rounds: u32 },
+    FetchingHeaders { queue: Vec<UpdateId> },
+    FetchingBodies { queue: Vec<UpdateId>, pages: usize },
+}
+
+struct Session {
+    phase: Phase,
+    report: SyncReport,
+}
+
+/// Results of ingesting a group of updates, turned into effects at the end of `handle`.
+#[derive(Default)]
+struct Pending {
+    ops: Vec<StoreOp>,
+    after: Vec<Effect>,
+    membership_changed: bool,
+}
+
+/// The protocol engine of one node.
+pub struct Engine {
+    state: State,
+    views: Views,
+    config: EngineConfig,
+    signer: Option<Signer>,
+    reserved_seq: u64,
+    synced_for_signing: bool,
+    rng: ChaCha20Rng,
+    sessions: BTreeMap<Peer, Session>,
+    responder: Option<NegentropyStorageVector>,
+    stats: Stats,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("network", &self.state.network_id().short())
+            .field("headers", &self.state.n_headers())
+            .field("signer", &self.signer)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// A new engine. `rng_seed` seeds batch verification (fresh OS randomness in a node).
+    pub fn new(genesis: Genesis, config: EngineConfig, signer: Option<Signer>, rng_seed: [u8; 32]) -> Self {
+        let synced_for_signing = !config.sync_before_signing;
+        Self {
+            state: State::new(genesis),
+            views: Views::default(),
+            config,
+            signer,
+            reserved_seq: 0,
+            synced_for_signing,
+            rng: ChaCha20Rng::from_seed(rng_seed),
+            sessions: BTreeMap::new(),
+            responder: None,
+            stats: Stats::default(),
+        }
+    }
+
+    /// Rebuilds an engine from this node's own store: headers (verified when written) and the
+    /// bodies held, in any order, and the durable seq reservation. Views are rebuilt.
+    pub fn restore(
+        genesis: Genesis,
+        config: EngineConfig,
+        signer: Option<Signer>,
+        rng_seed: [u8; 32],
+        stored: impl IntoIterator<Item = (SignedHeader, Option<Vec<u8>>)>,
+        reserved_seq: u64,
+    ) -> Self {
+        let mut engine = Self::new(genesis, config, signer, rng_seed);
+        engine.reserved_seq = reserved_seq;
+        let mut bodies = Vec::new();
+        for (signed, body) in stored {
+            let header = Verified::from_local_store(signed).into_inner();
+            let id = header.id;
+            // Stored updates were admitted once; the fork cap may still evict, harmlessly.
+            let _ = engine.state.insert_header(header);
+            if let Some(body) = body {
+                bodies.push((id, body));
+            }
+        }
+        for (id, body) in bodies {
+            let _ = engine.state.insert_body(&id, body);
+        }
+        engine.views.mark_all();
+        engine.views.refresh(&engine.state);
+        engine
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+    pub fn views(&self) -> &Views {
+        &self.views
+    }
+    pub fn view(&self, object: &ObjectId) -> Option<&ObjectView> {
+        self.views.get(object)
+    }
+    pub fn membership(&self) -> &Membership {
+        self.state.membership()
+    }
+    pub fn network_id(&self) -> NetworkId {
+        *self.state.network_id()
+    }
+    pub fn genesis(&self) -> &Genesis {
+        self.state.genesis()
+    }
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+    pub fn agency(&self) -> Option<AgencyId> {
+        self.signer.as_ref().map(Signer::agency)
+    }
+    pub fn reserved_seq(&self) -> u64 {
+        self.reserved_seq
+    }
+    /// Whether this node may sign now (a signing node with peers syncs first).
+    pub fn may_sign(&self) -> bool {
+        self.signer.is_some() && self.synced_for_signing
+    }
+    pub fn digests(&self) -> Digests {
+        Digests {
+            headers: self.state.header_digest(),
+            bodies: self.state.body_digest(),
+            n_headers: self.state.n_headers() as u64,
+        }
+    }
+    /// Whether a sync session with this peer is under way.
+    pub fn syncing_with(&self, peer: &Peer) -> bool {
+        self.sessions.contains_key(peer)
+    }
+
+    /// The agency whose newest binding lists this peer id (bytes), if it is admitted.
+    pub fn agency_of_node(&self, peer_id: &[u8]) -> Option<AgencyId> {
+        self.state
+            .membership()
+            .admitted
+            .iter()
+            .find(|a| self.state.newest_binding(a).is_some_and(|b| b.iter().any(|p| p == peer_id)))
+            .copied()
+    }
+
+    /// The canonical envelope of a held update (header and, where held, body).
+    pub fn envelope(&self, id: &UpdateId) -> Option<Envelope> {
+        let e = self.state.get(id)?;
+        Some(Envelope { header: e.signed.clone(), body: e.body.clone().unwrap_or_default() })
+    }
+
+    /// What this node presents in the gating handshake: its agency's newest binding and the
+    /// membership statements that admit its agency (transitively, through non-founders).
+    pub fn handshake_statements(&self, agency: &AgencyId) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let binding = self
+            .state
+            .state_entries()
+            .chain(self.state.entries())
+            .filter(|e| e.author() == *agency && e.kind() == Kind::NodeBinding && e.body.is_some())
+            .max_by_key(|e| (e.seq(), e.id));
+        if let Some(b) = binding {
+            out.push(Envelope { header: b.signed.clone(), body: b.body.clone().unwrap_or_default() }.to_bytes());
+        }
+        let membership = self.state.membership();
+        let mut todo = vec![*agency];
+        let mut seen = BTreeSet::new();
+        while let Some(a) = todo.pop() {
+            if !seen.insert(a) || self.genesis().is_founder(&a) {
+                continue;
+            }
+            for e in self.state.state_entries() {
+                if e.kind() == Kind::Endorse && e.signed.header.subject == Some(a) && e.body.is_some() {
+                    if membership.endorsers.get(&a).is_some_and(|by| by.contains(&e.author())) {
+                        out.push(Envelope { header: e.signed.clone(), body: e.body.clone().unwrap_or_default() }.to_bytes());
+                        todo.push(e.author());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Handles one input and returns the effects to carry out, in order.
+    pub fn handle(&mut self, now: Epoch, input: Input) -> Vec<Effect> {
+        let mut pending = Pending::default();
+        match input {
+            Input::Gossip { from, message_id, bytes } => {
+                let verdict = self.ingest_bytes(now, &bytes, Some(&from), &mut pending);
+                pending.after.push(Effect::GossipVerdict { from, message_id, verdict });
+            }
+            Input::Envelopes { from, items } => self.ingest_bulk(now, items, from.as_ref(), &mut pending),
+            Input::Submit { records } => self.submit(now, records, &mut pending),
+            Input::SyncStart { peer } => self.sync_start(peer, &mut pending),
+            Input::SyncResponse { peer, response } => self.sync_response(now, peer, response, &mut pending),
+            Input::SyncFailed { peer, reason } => {
+                if let Some(mut session) = self.sessions.remove(&peer) {
+                    session.report.aborted = Some(reason);
+                    pending.after.push(Effect::SyncFinished { peer, report: session.report });
+                }
+            }
+            Input::Tick => {}
+        }
+        self.finish(pending)
+    }
+
+    fn finish(&mut self, pending: Pending) -> Vec<Effect> {
+        let mut effects = Vec::with_capacity(pending.after.len() + 3);
+        if !pending.ops.is_empty() {
+            self.responder = None;
+            effects.push(Effect::Persist(pending.ops));
+        }
+        let changed = self.views.refresh(&self.state);
+        effects.extend(pending.after);
+        if pending.membership_changed {
+            effects.push(Effect::MembershipChanged);
+        }
+        if !changed.is_empty() {
+            effects.push(Effect::ViewsChanged(changed));
+        }
+        effects
+    }
+
+    fn reject(&mut self, from: Option<&Peer>, id: Option<UpdateId>, rejection: Rejection, pending: &mut Pending) {
+        *self.stats.rejected.entry(rejection.reason_code()).or_default() += 1;
+        if rejection.penalises_sender() {
+            if let Some(peer) = from {
+                pending.after.push(Effect::Penalise { peer: peer.clone(), reason: rejection.to_string() });
+            }
+        }
+        pending.after.push(Effect::Rejected { from: from.cloned(), id, rejection });
+    }
+
+    fn ingest_bytes(&mut self, now: Epoch, bytes: &[u8], from: Option<&Peer>, pending: &mut Pending) -> Verdict {
+        match verify_envelope(bytes, self.state.network_id()) {
+            Ok((header, body)) => self.ingest_verified(now, header, Some(body), from, pending),
+            Err(rejection) => {
+                self.reject(from, None, rejection, pending);
+                Verdict::Reject
+            }
+        }
+    }
+
+    fn ingest_bulk(&mut self, now: Epoch, items: Vec<Vec<u8>>, from: Option<&Peer>, pending: &mut Pending) {
+        let mut headers = Vec::with_capacity(items.len());
+        let mut bodies = Vec::with_capacity(items.len());
+        for bytes in items {
+            match codec::decode::<Envelope>(&bytes) {
+                Ok(envelope) => {
+                    headers.push(envelope.header);
+                    bodies.push(envelope.body);
+                }
+                Err(e) => self.reject(from, None, Rejection::Decode(e), pending),
+            }
+        }
+        let seed = self.seed();
+        let verified = verify_headers_batch(headers, self.state.network_id(), seed);
+        for (result, body) in verified.into_iter().zip(bodies) {
+            match result.and_then(|h| h.with_body(&body).map(|()| h)) {
+                Ok(header) => {
+                    self.ingest_verified(now, header, Some(body), from, pending);
+                }
+                Err(rejection) => self.reject(from, None, rejection, pending),
+            }
+        }
+    }
+
+    fn seed(&mut self) -> [u8; 32] {
+        let mut seed = [0u8; 32];
+        self.rng.fill_bytes(&mut seed);
+        seed
+    }
+
+    /// The shared path for every verified update. Returns the gossip verdict it deserves.
+    fn ingest_verified(
+        &mut self,
+        now: Epoch,
+        header: Verified<VerifiedHeader>,
+        body: Option<Vec<u8>>,
+        from: Option<&Peer>,
+        pending: &mut Pending,
+    ) -> Verdict {
+        let header = header.into_inner();
+        let id = header.id;
+        let h = header.signed.header.clone();
+        if let Some(epoch) = h.epoch {
+            let bound_s = self.genesis().max_epoch_ahead_s as i64;
+            let ahead_s = (epoch.0 - now.0) / 1_000_000;
+            if ahead_s > bound_s {
+                self.reject(from, Some(id), Rejection::EpochInFuture { ahead_s, bound_s }, pending);
+                return Verdict::Ignore;
+            }
+        }
+        let mut change = Change::default();
+        let mut new_header = false;
+        if !self.state.contains(&id) {
+            let admitted = self.state.membership().is_admitted(&h.author);
+            if !admitted && self.state.n_aside() >= self.config.max_aside {
+                self.reject(from, Some(id), Rejection::PendingFull(self.config.max_aside), pending);
+                return Verdict::Ignore;
+            }
+            match self.state.insert_header(header.clone()) {
+                Ok(c) => {
+                    change = c;
+                    new_header = true;
+                    pending.ops.push(StoreOp::PutHeader { id, signed: header.signed.clone() });
+                }
+                Err(rejection) => {
+                    self.reject(from, Some(id), rejection, pending);
+                    return Verdict::Ignore;
+                }
+            }
+        }
+        let mut new_body = false;
+        let mut defective = false;
+        if let Some(body) = body {
+            match self.state.insert_body(&id, body.clone()) {
+                Ok((BodyOutcome::Stored { defect }, c)) => {
+                    change_merge(&mut change, c);
+                    defective = defect.is_some();
+                    new_body = true;
+                    pending.ops.push(StoreOp::PutBody { id, body });
+                }
+                Ok(_) => {}
+                Err(rejection) => {
+                    // Only reachable for a body offered without the envelope's hash check.
+                    self.reject(from, Some(id), rejection, pending);
+                    return Verdict::Reject;
+                }
+            }
+        }
+        self.apply_change(change, pending);
+        if !new_header && !new_body {
+            *self.stats.rejected.entry("duplicate").or_default() += 1;
+            return Verdict::Ignore;
+        }
+        if new_header {
+            self.stats.accepted += 1;
+        }
+        if defective {
+            self.stats.defective += 1;
+        }
+        // An endorsement carries its subject's binding: ingest that as an update of its own.
+        if new_body && h.kind == Kind::Endorse {
+            if let Some(Record::Endorse(endorse)) = self.state.get(&id).and_then(|e| e.record.clone()) {
+                if let Ok((inner, inner_body)) = verify_envelope(&endorse.binding, self.state.network_id()) {
+                    if !self.state.contains(&inner.id) {
+                        self.ingest_verified(now, inner, Some(inner_body), None, pending);
+                    }
+                }
+            }
+        }
+        if self.state.membership().is_admitted(&h.author) {
+            Verdict::Accept
+        } else {
+            Verdict::Ignore
+        }
+    }
+
+    fn apply_change(&mut self, change: Change, pending: &mut Pending) {
+        for id in change.evicted {
+            pending.ops.push(StoreOp::Remove(id));
+        }
+        for id in change.bodies_dropped {
+            pending.ops.push(StoreOp::DropBody(id));
+        }
+        if change.membership {
+            pending.membership_changed = true;
+            self.views.mark_all();
+        }
+        self.views.mark(change.objects);
+    }
+
+    /// Signs and ingests local submissions. Seqs are `max(now µs, highest reserved or seen
+    /// + 1)`; the highest is reserved in the same durable batch as the updates.
+    fn submit(&mut self, now: Epoch, records: Vec<Record>, pending: &mut Pending) {
+        let Some(signer) = self.signer.as_ref() else {
+            let results = records.iter().map(|_| Err(Rejection::CannotSign("this node holds no signing key (a relay node)"))).collect();
+            pending.after.push(Effect::Submitted(results));
+            return;
+        };
+        if !self.synced_for_signing {
+            let results = records.iter().map(|_| Err(Rejection::CannotSign("not yet synced with a configured peer"))).collect();
+            pending.after.push(Effect::Submitted(results));
+            return;
+        }
+        let agency = signer.agency();
+        let network = self.network_id();
+        let mut next = now.0.max(0) as u64;
+        next = next.max(self.reserved_seq.saturating_add(1));
+        if let Some(seen) = self.state.highest_seq(&agency) {
+            next = next.max(seen.saturating_add(1));
+        }
+        let mut prev = self.state.newest_of(&agency);
+        let mut signed: Vec<Result<Envelope, Rejection>> = Vec::with_capacity(records.len());
+        for record in &records {
+            if next > MAX_SEQ {
+                signed.push(Err(Rejection::SeqOutOfRange(next)));
+                continue;
+            }
+            let result = signer.sign(network, next, prev, record);
+            if let Ok(envelope) = &result {
+                prev = Some(envelope.id());
+                self.reserved_seq = next;
+                next += 1;
+            }
+            signed.push(result);
+        }
+        pending.ops.push(StoreOp::ReserveSeq(self.reserved_seq));
+        // Verify our own signatures too: code past this point handles only `Verified` data.
+        let headers: Vec<SignedHeader> = signed.iter().filter_map(|r| r.as_ref().ok()).map(|e| e.header.clone()).collect();
+        let seed = self.seed();
+        let mut verified = verify_headers_batch(headers, &network, seed).into_iter();
+        let mut results = Vec::with_capacity(records.len());
+        let mut publish = Vec::new();
+        for result in signed {
+            let outcome = result.and_then(|envelope| {
+                let header = verified.next().expect("one verification per signed envelope")?;
+                let id = header.id;
+                let bytes = envelope.to_bytes();
+                let body_defect_before = self.stats.defective;
+                match self.ingest_verified(now, header, Some(envelope.body), None, pending) {
+                    Verdict::Reject | Verdict::Ignore if !self.state.contains(&id) => {
+                        Err(Rejection::BadSubmission("the update was not stored".into()))
+                    }
+                    _ => {
+                        if self.stats.defective > body_defect_before {
+                            let reason = self.state.get(&id).and_then(|e| e.defect.clone()).map(|d| d.to_string()).unwrap_or_default();
+                            return Err(Rejection::BadSubmission(format!("defective: {reason}")));
+                        }
+                        publish.push(bytes);
+                        Ok(id)
+                    }
+                }
+            });
+            results.push(outcome);
+        }
+        pending.after.push(Effect::Submitted(results));
+        pending.after.extend(publish.into_iter().map(Effect::Publish));
+    }
+
+    // ---------------------------------------------------------------- anti-entropy
+
+    fn sync_start(&mut self, peer: Peer, pending: &mut Pending) {
+        if self.sessions.contains_key(&peer) {
+            return;
+        }
+        self.stats.sync_sessions += 1;
+        self.sessions.insert(peer.clone(), Session { phase: Phase::AwaitDigest, report: SyncReport::default() });
+        pending.after.push(Effect::SendSync { peer, request: SyncRequest::Digest(self.digests()) });
+    }
+
+    /// Answers a peer's sync request from the current state. Bounds are enforced here: a
+    /// request over them is refused, never served partly at the peer's choosing.
+    pub fn respond(&mut self, request: &SyncRequest) -> SyncResponse {
+        match request {
+            SyncRequest::Digest(_) => SyncResponse::Digest(self.digests()),
+            SyncRequest::Reconcile(message) => {
+                self.stats.sync_bytes += message.len() as u64;
+                if self.responder.is_none() {
+                    self.responder = Some(storage_of(self.state.items().iter()));
+                }
+                let storage = self.responder.as_ref().expect("built above");
+                let reply = Negentropy::borrowed(storage, NEGENTROPY_FRAME_LIMIT)
+                    .and_then(|mut n| n.reconcile(message));
+                match reply {
+                    Ok(reply) => {
+                        self.stats.sync_bytes += reply.len() as u64;
+                        SyncResponse::Reconcile(reply)
+                    }
+                    Err(e) => SyncResponse::Refused(format!("reconciliation failed: {e}")),
+                }
+            }
+            SyncRequest::FetchHeaders(ids) => {
+                if ids.len() > MAX_IDS_PER_FETCH {
+                    return SyncResponse::Refused(format!("at most {MAX_IDS_PER_FETCH} ids per header fetch"));
+                }
+                let mut headers: Vec<&crate::state::Entry> =
+                    ids.iter().filter_map(|id| self.state.get(id)).filter(|e| self.state.in_state(&e.id)).collect();
+                // Membership statements first: they decide whose other updates are admitted.
+                headers.sort_by_key(|e| (!e.kind().is_membership(), e.kind() != Kind::NodeBinding, e.seq(), e.id));
+                SyncResponse::Headers(headers.into_iter().map(|e| e.signed.clone()).collect())
+            }
+            SyncRequest::FetchBodies(ids) => {
+                if ids.len() > MAX_BODIES_PER_FETCH {
+                    return SyncResponse::Refused(format!("at most {MAX_BODIES_PER_FETCH} ids per body fetch"));
+                }
+                let bodies = ids
+                    .iter()
+                    .filter_map(|id| self.state.get(id))
+                    .filter(|e| self.state.in_state(&e.id))
+                    .filter_map(|e| e.body.clone().map(|b| (e.id, b)))
+                    .collect();
+                SyncResponse::Bodies(bodies)
+            }
+        }
+    }
+
+    fn abort(&mut self, peer: Peer, reason: String, pending: &mut Pending) {
+        if let Some(mut session) = self.sessions.remove(&peer) {
+            session.report.aborted = Some(reason);
+            pending.after.push(Effect::SyncFinished { peer, report: session.report });
+        }
+    }
+
+    fn finish_session(&mut self, peer: Peer, pending: &mut Pending) {
+        if let Some(session) = self.sessions.remove(&peer) {
+            self.synced_for_signing = true;
+            pending.after.push(Effect::SyncFinished { peer, report: session.report });
+        }
+    }
+
+    fn sync_response(&mut self, now: Epoch, peer: Peer, response: SyncResponse, pending: &mut Pending) {
+        let Some(mut session) = self.sessions.remove(&peer) else { return };
+        let phase = std::mem::replace(&mut session.phase, Phase::AwaitDigest);
+        let next: Result<Option<(Phase, SyncRequest)>, String> = match (phase, response) {
+            (_, SyncResponse::Refused(reason)) => Err(format!("peer refused: {reason}")),
+            (Phase::AwaitDigest, SyncResponse::Digest(theirs)) => {
+                let mine = self.digests();
+                if theirs.headers == mine.headers {
+                    session.report.already_in_sync = theirs.bodies == mine.bodies;
+                    Ok(self.body_phase(0))
+                } else {
+                    let storage = storage_of(self.state.items().iter());
+                    match Negentropy::owned(storage, NEGENTROPY_FRAME_LIMIT).and_then(|mut n| n.initiate().map(|m| (n, m))) {
+                        Ok((negentropy, message)) => {
+                            session.report.reconcile_bytes += message.len();
+                            Ok(Some((
+                                Phase::Reconciling { negentropy: Box::new(negentropy), need: Vec::new(), rounds: 1 },
+                                SyncRequest::Reconcile(message),
+                            )))
+                        }
+                        Err(e) => Err(format!("cannot start reconciliation: {e}")),
+                    }
+                }
+            }
+            (Phase::Reconciling { mut negentropy, mut need, rounds }, SyncResponse::Reconcile(message)) => {
+                session.report.reconcile_bytes += message.len();
+                session.report.rounds = rounds;
+                let mut have_ids: Vec<Id> = Vec::new();
+                let mut need_ids: Vec<Id> = Vec::new();
+                match negentropy.reconcile_with_ids(&message, &mut have_ids, &mut need_ids) {
+                    Err(e) => Err(format!("reconciliation failed: {e}")),
+                    Ok(reply) => {
+                        need.extend(need_ids.into_iter().map(|id| UpdateId(id.to_bytes())));
+                        match reply {
+                            Some(_) if rounds >= MAX_RECONCILE_ROUNDS => Err("too many reconciliation rounds".into()),
+                            Some(reply) => {
+                                session.report.reconcile_bytes += reply.len();
+                                Ok(Some((Phase::Reconciling { negentropy, need, rounds: rounds + 1 }, SyncRequest::Reconcile(reply))))
+                            }
+                            None => {
+                                need.retain(|id| !self.state.contains(id));
+                                Ok(self.header_phase(need))
+                            }
+                        }
+                    }
+                }
+            }
+            (Phase::FetchingHeaders { queue }, SyncResponse::Headers(headers)) => {
+                if headers.len() > MAX_IDS_PER_FETCH {
+                    Err("too many headers in one answer".into())
+                } else {
+                    session.report.headers_fetched += headers.len();
+                    let seed = self.seed();
+                    let network = self.network_id();
+                    for result in verify_headers_batch(headers, &network, seed) {
+                        match result {
+                            Ok(header) => {
+                                self.ingest_verified(now, header, None, Some(&peer), pending);
+                            }
+                            Err(rejection) => self.reject(Some(&peer), None, rejection, pending),
+                        }
+                    }
+                    Ok(if queue.is_empty() { self.body_phase(0) } else { self.header_phase(queue) })
+                }
+            }
+            (Phase::FetchingBodies { queue, pages }, SyncResponse::Bodies(bodies)) => {
+                if bodies.len() > MAX_BODIES_PER_FETCH {
+                    Err("too many bodies in one answer".into())
+                } else {
+                    for (id, body) in bodies {
+                        match self.state.insert_body(&id, body.clone()) {
+                            Ok((BodyOutcome::Stored { .. }, change)) => {
+                                session.report.bodies_fetched += 1;
+                                pending.ops.push(StoreOp::PutBody { id, body: body.clone() });
+                                self.apply_change(change, pending);
+                                if let Some(Record::Endorse(endorse)) = self.state.get(&id).and_then(|e| e.record.clone()) {
+                                    if let Ok((inner, inner_body)) = verify_envelope(&endorse.binding, self.state.network_id()) {
+                                        if !self.state.contains(&inner.id) {
+                                            self.ingest_verified(now, inner, Some(inner_body), None, pending);
+                                        }
+                                    }
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(rejection) => self.reject(Some(&peer), Some(id), rejection, pending),
+                        }
+                    }
+                    Ok(if queue.is_empty() { self.body_phase(pages) } else { Some(self.body_page(queue, pages)) })
+                }
+            }
+            (_, other) => Err(format!("unexpected answer {}", response_name(&other))),
+        };
+        match next {
+            Ok(Some((phase, request))) => {
+                session.phase = phase;
+                self.sessions.insert(peer.clone(), session);
+                pending.after.push(Effect::SendSync { peer, request });
+            }
+            Ok(None) => {
+                self.sessions.insert(peer.clone(), session);
+                self.finish_session(peer, pending);
+            }
+            Err(reason) => {
+                self.sessions.insert(peer.clone(), session);
+                self.abort(peer, reason, pending);
+            }
+        }
+    }
+
+    fn header_phase(&self, mut need: Vec<UpdateId>) -> Option<(Phase, SyncRequest)> {
+        if need.is_empty() {
+            return self.body_phase(0);
+        }
+        let page: Vec<UpdateId> = need.drain(..need.len().min(MAX_IDS_PER_FETCH)).collect();
+        Some((Phase::FetchingHeaders { queue: need }, SyncRequest::FetchHeaders(page)))
+    }
+
+    fn body_phase(&self, pages: usize) -> Option<(Phase, SyncRequest)> {
+        if pages >= self.config.max_body_pages_per_session {
+            return None;
+        }
+        let missing = self.state.missing_bodies();
+        if missing.is_empty() {
+            return None;
+        }
+        let limit = (self.config.max_body_pages_per_session - pages) * MAX_BODIES_PER_FETCH;
+        let queue: Vec<UpdateId> = missing.into_iter().take(limit).collect();
+        Some(self.body_page(queue, pages))
+    }
+
+    fn body_page(&self, mut queue: Vec<UpdateId>, pages: usize) -> (Phase, SyncRequest) {
+        let page: Vec<UpdateId> = queue.drain(..queue.len().min(MAX_BODIES_PER_FETCH)).collect();
+        (Phase::FetchingBodies { queue, pages: pages + 1 }, SyncRequest::FetchBodies(page))
+    }
+
+    /// A one-shot check of a single gossip envelope without ingesting it.
+    pub fn check_envelope(&self, bytes: &[u8]) -> Result<UpdateId, Rejection> {
+        verify_envelope(bytes, self.state.network_id()).map(|(h, _)| h.id)
+    }
+
+    /// Verifies one signed header (for tools that inspect headers).
+    pub fn verify_header(&self, signed: SignedHeader) -> Result<UpdateId, Rejection> {
+        verify_header(signed, self.state.network_id()).map(|h| h.id)
+    }
+
+    /// Whether a rejection is of a kind that a peer would be penalised for.
+    pub fn is_penalised(rejection: &Rejection) -> bool {
+        rejection.kind() == RejectKind::Permanent
+    }
+}
+
+fn change_merge(into: &mut Change, other: Change) {
+    into.objects.extend(other.objects);
+    into.membership |= other.membership;
+    into.evicted.extend(other.evicted);
+    into.bodies_dropped.extend(other.bodies_dropped);
+    into.bodies_wanted.extend(other.bodies_wanted);
+}
+
+fn response_name(response: &SyncResponse) -> &'static str {
+    match response {
+        SyncResponse::Digest(_) => "digest",
+        SyncResponse::Reconcile(_) => "reconcile",
+        SyncResponse::Headers(_) => "headers",
+        SyncResponse::Bodies(_) => "bodies",
+        SyncResponse::Refused(_) => "refused",
+    }
+}
