@@ -1,0 +1,1 @@
+//! `commons convert`: element sets from one format to another.

@@ -1,0 +1,1 @@
+//! `commons propagate`: TEME states of element sets over a time span.
