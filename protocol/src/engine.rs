@@ -67,6 +67,10 @@ pub enum Input {
     Gossip { from: Peer, message_id: Vec<u8>, bytes: Vec<u8> },
     /// Envelopes in bulk (an import, or a replay): verified in batches.
     Envelopes { from: Option<Peer>, items: Vec<Vec<u8>> },
+    /// Signed headers without bodies (as a sync fetch brings them): verified in batches.
+    Headers { from: Option<Peer>, headers: Vec<SignedHeader> },
+    /// Bodies for held headers (as a body fetch brings them).
+    Bodies { from: Option<Peer>, bodies: Vec<(UpdateId, Vec<u8>)> },
     /// Local submissions to sign as this node's agency.
     Submit { records: Vec<Record> },
     /// Start (or restart) an anti-entropy session with a peer: on connect, on a timer, after
@@ -94,7 +98,7 @@ pub enum Verdict {
 /// One durable store operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreOp {
-    PutHeader { id: UpdateId, signed: SignedHeader },
+    PutHeader { id: UpdateId, signed: Box<SignedHeader> },
     PutBody { id: UpdateId, body: Vec<u8> },
     DropBody(UpdateId),
     Remove(UpdateId),
@@ -322,11 +326,10 @@ impl Engine {
                 continue;
             }
             for e in self.state.state_entries() {
-                if e.kind() == Kind::Endorse && e.signed.header.subject == Some(a) && e.body.is_some() {
-                    if membership.endorsers.get(&a).is_some_and(|by| by.contains(&e.author())) {
-                        out.push(Envelope { header: e.signed.clone(), body: e.body.clone().unwrap_or_default() }.to_bytes());
-                        todo.push(e.author());
-                    }
+                let counts = membership.endorsers.get(&a).is_some_and(|by| by.contains(&e.author()));
+                if e.kind() == Kind::Endorse && e.signed.header.subject == Some(a) && e.body.is_some() && counts {
+                    out.push(Envelope { header: e.signed.clone(), body: e.body.clone().unwrap_or_default() }.to_bytes());
+                    todo.push(e.author());
                 }
             }
         }
@@ -342,6 +345,10 @@ impl Engine {
                 pending.after.push(Effect::GossipVerdict { from, message_id, verdict });
             }
             Input::Envelopes { from, items } => self.ingest_bulk(now, items, from.as_ref(), &mut pending),
+            Input::Headers { from, headers } => self.ingest_headers(now, headers, from.as_ref(), &mut pending),
+            Input::Bodies { from, bodies } => {
+                self.ingest_bodies(now, bodies, from.as_ref(), &mut pending);
+            }
             Input::Submit { records } => self.submit(now, records, &mut pending),
             Input::SyncStart { peer } => self.sync_start(peer, &mut pending),
             Input::SyncResponse { peer, response } => self.sync_response(now, peer, response, &mut pending),
@@ -455,7 +462,7 @@ impl Engine {
                 Ok(c) => {
                     change = c;
                     new_header = true;
-                    pending.ops.push(StoreOp::PutHeader { id, signed: header.signed.clone() });
+                    pending.ops.push(StoreOp::PutHeader { id, signed: Box::new(header.signed.clone()) });
                 }
                 Err(rejection) => {
                     self.reject(from, Some(id), rejection, pending);
@@ -492,21 +499,61 @@ impl Engine {
         if defective {
             self.stats.defective += 1;
         }
-        // An endorsement carries its subject's binding: ingest that as an update of its own.
-        if new_body && h.kind == Kind::Endorse {
-            if let Some(Record::Endorse(endorse)) = self.state.get(&id).and_then(|e| e.record.clone()) {
-                if let Ok((inner, inner_body)) = verify_envelope(&endorse.binding, self.state.network_id()) {
-                    if !self.state.contains(&inner.id) {
-                        self.ingest_verified(now, inner, Some(inner_body), None, pending);
-                    }
-                }
-            }
+        if new_body {
+            self.ingest_carried_binding(now, &id, pending);
         }
         if self.state.membership().is_admitted(&h.author) {
             Verdict::Accept
         } else {
             Verdict::Ignore
         }
+    }
+
+    /// An endorsement carries its subject's signed binding: ingest that as an update of its
+    /// own (its signature is verified like any other).
+    fn ingest_carried_binding(&mut self, now: Epoch, id: &UpdateId, pending: &mut Pending) {
+        let Some(entry) = self.state.get(id) else { return };
+        let Some(Record::Endorse(endorse)) = &entry.record else { return };
+        if let Ok((inner, inner_body)) = verify_envelope(&endorse.binding, self.state.network_id()) {
+            if !self.state.contains(&inner.id) {
+                self.ingest_verified(now, inner, Some(inner_body), None, pending);
+            }
+        }
+    }
+
+    fn ingest_headers(&mut self, now: Epoch, headers: Vec<SignedHeader>, from: Option<&Peer>, pending: &mut Pending) {
+        let seed = self.seed();
+        let network = self.network_id();
+        for result in verify_headers_batch(headers, &network, seed) {
+            match result {
+                Ok(header) => {
+                    self.ingest_verified(now, header, None, from, pending);
+                }
+                Err(rejection) => self.reject(from, None, rejection, pending),
+            }
+        }
+    }
+
+    /// Offers bodies for held headers; returns how many were stored. A body that does not
+    /// match its header's hash is the sender's fault; a body not live is simply not kept.
+    fn ingest_bodies(&mut self, now: Epoch, bodies: Vec<(UpdateId, Vec<u8>)>, from: Option<&Peer>, pending: &mut Pending) -> usize {
+        let mut stored = 0;
+        for (id, body) in bodies {
+            match self.state.insert_body(&id, body.clone()) {
+                Ok((BodyOutcome::Stored { defect }, change)) => {
+                    stored += 1;
+                    if defect.is_some() {
+                        self.stats.defective += 1;
+                    }
+                    pending.ops.push(StoreOp::PutBody { id, body });
+                    self.apply_change(change, pending);
+                    self.ingest_carried_binding(now, &id, pending);
+                }
+                Ok(_) => {}
+                Err(rejection) => self.reject(from, Some(id), rejection, pending),
+            }
+        }
+        stored
     }
 
     fn apply_change(&mut self, change: Change, pending: &mut Pending) {
@@ -714,16 +761,7 @@ impl Engine {
                     Err("too many headers in one answer".into())
                 } else {
                     session.report.headers_fetched += headers.len();
-                    let seed = self.seed();
-                    let network = self.network_id();
-                    for result in verify_headers_batch(headers, &network, seed) {
-                        match result {
-                            Ok(header) => {
-                                self.ingest_verified(now, header, None, Some(&peer), pending);
-                            }
-                            Err(rejection) => self.reject(Some(&peer), None, rejection, pending),
-                        }
-                    }
+                    self.ingest_headers(now, headers, Some(&peer), pending);
                     Ok(if queue.is_empty() { self.body_phase(0) } else { self.header_phase(queue) })
                 }
             }
@@ -731,24 +769,7 @@ impl Engine {
                 if bodies.len() > MAX_BODIES_PER_FETCH {
                     Err("too many bodies in one answer".into())
                 } else {
-                    for (id, body) in bodies {
-                        match self.state.insert_body(&id, body.clone()) {
-                            Ok((BodyOutcome::Stored { .. }, change)) => {
-                                session.report.bodies_fetched += 1;
-                                pending.ops.push(StoreOp::PutBody { id, body: body.clone() });
-                                self.apply_change(change, pending);
-                                if let Some(Record::Endorse(endorse)) = self.state.get(&id).and_then(|e| e.record.clone()) {
-                                    if let Ok((inner, inner_body)) = verify_envelope(&endorse.binding, self.state.network_id()) {
-                                        if !self.state.contains(&inner.id) {
-                                            self.ingest_verified(now, inner, Some(inner_body), None, pending);
-                                        }
-                                    }
-                                }
-                            }
-                            Ok(_) => {}
-                            Err(rejection) => self.reject(Some(&peer), Some(id), rejection, pending),
-                        }
-                    }
+                    session.report.bodies_fetched += self.ingest_bodies(now, bodies, Some(&peer), pending);
                     Ok(if queue.is_empty() { self.body_phase(pages) } else { Some(self.body_page(queue, pages)) })
                 }
             }

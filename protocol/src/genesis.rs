@@ -69,7 +69,7 @@ impl Genesis {
 
     /// Sorts the founders by key and checks the rules. A sealed genesis has one id.
     pub fn seal(mut self) -> Result<Self, GenesisError> {
-        self.founders.sort_by(|a, b| a.agency.cmp(&b.agency));
+        self.founders.sort_by_key(|f| f.agency);
         self.validate()?;
         Ok(self)
     }
