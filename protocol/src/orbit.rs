@@ -106,22 +106,87 @@ impl Propagator {
 
     /// The TEME state `minutes` after the element epoch, with the decay check.
     pub fn propagate_minutes(&self, minutes: f64) -> Result<State, PropagationError> {
-        let p = self.constants.propagate(sgp4::MinutesSinceEpoch(minutes)).map_err(|e| match e {
-            sgp4::Error::NegativeSemiLatusRectum { t } => PropagationError::SemiLatusRectum { t_min: t },
-            other => PropagationError::Eccentricity { t_min: minutes, detail: other.to_string() },
-        })?;
-        let [x, y, z] = p.position;
-        let radius_km = (x * x + y * y + z * z).sqrt();
-        if radius_km < EARTH_RADIUS_KM {
-            return Err(PropagationError::Decayed { t_min: minutes, radius_km });
-        }
-        Ok(State { position_km: p.position, velocity_km_s: p.velocity })
+        checked_state(minutes, self.constants.propagate(sgp4::MinutesSinceEpoch(minutes)))
+    }
+
+    /// A propagator for a run of times of this element set (see [`Sweep`]): the same states,
+    /// bit for bit, as [`Propagator::propagate_minutes`], faster for resonant deep-space orbits
+    /// when the times move away from the epoch.
+    pub fn sweep(&self) -> Sweep<'_> {
+        Sweep { propagator: self, resonance: self.constants.initial_state() }
     }
 
     /// The TEME state at a UTC instant.
     pub fn propagate_to(&self, t: Epoch) -> Result<State, PropagationError> {
         self.propagate_minutes(t.minutes_since(self.epoch))
     }
+}
+
+/// The states of one element set at a run of times, reusing the deep-space resonance
+/// integrator's state from one time to the next.
+///
+/// For resonant deep-space orbits (12-hour and one-day periods), SGP4 integrates the resonance
+/// terms from the epoch in fixed 720-minute steps; `propagate_minutes` starts that integration
+/// afresh at every call. A sweep keeps the integrator where the last call left it, on one of
+/// those step boundaries, while the next time lies as far or further from the epoch on the same
+/// side: the fresh integration would pass through the same boundaries with the same operations,
+/// so the result is the same bits. Otherwise it restarts from the epoch, as `propagate_minutes`
+/// does. For every other orbit a sweep is `propagate_minutes`.
+///
+/// Times must be finite, as for `propagate_minutes`: the `sgp4` crate's integrator does not
+/// finish for a NaN or infinite time.
+pub struct Sweep<'a> {
+    propagator: &'a Propagator,
+    resonance: Option<sgp4::ResonanceState>,
+}
+
+impl std::fmt::Debug for Sweep<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sweep")
+            .field("epoch", &self.propagator.epoch)
+            .field("resonance_t_min", &self.resonance.as_ref().map(sgp4::ResonanceState::t))
+            .finish()
+    }
+}
+
+impl Sweep<'_> {
+    /// The TEME state `minutes` after the element epoch, with the decay check: the same bits as
+    /// [`Propagator::propagate_minutes`].
+    pub fn propagate_minutes(&mut self, minutes: f64) -> Result<State, PropagationError> {
+        if let Some(resonance) = &self.resonance {
+            // The sgp4 crate panics on exactly this condition (a time on the other side of the
+            // epoch, or nearer to it, than the integrator): restart from the epoch instead.
+            let t_min = resonance.t();
+            if (t_min != 0.0 && t_min.is_sign_positive() != minutes.is_sign_positive())
+                || minutes.abs() < t_min.abs()
+            {
+                self.resonance = self.propagator.constants.initial_state();
+            }
+        }
+        let prediction = self.propagator.constants.propagate_from_state(
+            sgp4::MinutesSinceEpoch(minutes),
+            self.resonance.as_mut(),
+            false,
+        );
+        checked_state(minutes, prediction)
+    }
+}
+
+/// The state of an SGP4 prediction, with our error kinds and the decay check.
+fn checked_state(
+    minutes: f64,
+    prediction: Result<sgp4::Prediction, sgp4::Error>,
+) -> Result<State, PropagationError> {
+    let p = prediction.map_err(|e| match e {
+        sgp4::Error::NegativeSemiLatusRectum { t } => PropagationError::SemiLatusRectum { t_min: t },
+        other => PropagationError::Eccentricity { t_min: minutes, detail: other.to_string() },
+    })?;
+    let [x, y, z] = p.position;
+    let radius_km = (x * x + y * y + z * z).sqrt();
+    if radius_km < EARTH_RADIUS_KM {
+        return Err(PropagationError::Decayed { t_min: minutes, radius_km });
+    }
+    Ok(State { position_km: p.position, velocity_km_s: p.velocity })
 }
 
 /// Distance between two positions in whole metres (rounded half away from zero). Integers

@@ -7,8 +7,8 @@
 //! - **Fork cap** ([`State::insert_header`]): at most two *data* headers per (author, seq),
 //!   those with the two smallest `UpdateId`s. Keeping "the two smallest" is order-free, and
 //!   two are enough to prove the fork. Membership statements are exempt.
-//! - **Admission** ([`State::in_state`]): the state holds the headers of admitted authors
-//!   only. Everything else is held aside (pending or dormant) and re-enters when its author
+//! - **Admission** ([`State::in_state`]): the state holds the headers of admitted authors,
+//!   and the founders' membership statements always. Everything else is held aside (pending or dormant) and re-enters when its author
 //!   is admitted; membership itself is derived from every statement held
 //!   ([`crate::membership`]).
 //! - **Liveness** ([`State::is_live`]): every non-estimate body is live; of the estimates per
@@ -149,9 +149,16 @@ impl State {
     pub fn contains(&self, id: &UpdateId) -> bool {
         self.entries.contains_key(id)
     }
-    /// Whether the update's header is in the state (its author is admitted).
+    /// Whether the update's header is in the state: its author is admitted, or it is a
+    /// founder's membership statement (those are always kept: suspension votes count from
+    /// every genesis founder, suspended or not).
     pub fn in_state(&self, id: &UpdateId) -> bool {
-        self.entries.get(id).is_some_and(|e| self.membership.is_admitted(&e.author()))
+        self.entries.get(id).is_some_and(|e| self.belongs(e))
+    }
+
+    fn belongs(&self, entry: &Entry) -> bool {
+        self.membership.is_admitted(&entry.author())
+            || (entry.kind().is_membership() && self.genesis.is_founder(&entry.author()))
     }
     /// The negentropy items of the state, in order.
     pub fn items(&self) -> &BTreeSet<(u64, UpdateId)> {
@@ -319,7 +326,7 @@ impl State {
             Kind::NodeBinding => change.membership = true,
             Kind::ObjectMetadata | Kind::ManeuverNotice => {}
         }
-        if self.membership.is_admitted(&h.author) {
+        if self.belongs(self.entries.get(&id).expect("just inserted")) {
             self.in_state.insert((h.seq, id));
         }
         if h.kind.is_membership() {
@@ -432,12 +439,8 @@ impl State {
             self.membership = derived;
             change.membership = true;
             if admitted_changed {
-                self.in_state = self
-                    .entries
-                    .values()
-                    .filter(|e| self.membership.is_admitted(&e.author()))
-                    .map(|e| (e.seq(), e.id))
-                    .collect();
+                self.in_state =
+                    self.entries.values().filter(|e| self.belongs(e)).map(|e| (e.seq(), e.id)).collect();
                 change.objects.extend(self.by_object.keys().copied());
             }
         }
