@@ -121,7 +121,7 @@ pub enum Effect {
     Rejected { from: Option<Peer>, id: Option<UpdateId>, rejection: Rejection },
     /// A peer sent bytes that fail permanent checks: lower its score.
     Penalise { peer: Peer, reason: String },
-    /// These objects' views changed (screening re-runs for just them).
+    /// These objects' views may have changed (screening re-runs for just them).
     ViewsChanged(BTreeSet<ObjectId>),
     /// Membership or bindings changed (gating must re-check peers).
     MembershipChanged,
@@ -172,6 +172,8 @@ struct Pending {
     ops: Vec<StoreOp>,
     after: Vec<Effect>,
     membership_changed: bool,
+    /// Objects whose views may have changed.
+    touched: BTreeSet<ObjectId>,
 }
 
 /// The protocol engine of one node.
@@ -239,21 +241,23 @@ impl Engine {
             }
         }
         for (id, body) in bodies {
-            let _ = engine.state.insert_body(&id, body);
+            let _ = engine.state.insert_body(&id, &body);
         }
         engine.views.mark_all();
-        engine.views.refresh(&engine.state);
         engine
     }
 
     pub fn state(&self) -> &State {
         &self.state
     }
-    pub fn views(&self) -> &Views {
+    /// Every view, brought up to date first.
+    pub fn views(&mut self) -> &Views {
+        self.views.refresh(&self.state);
         &self.views
     }
-    pub fn view(&self, object: &ObjectId) -> Option<&ObjectView> {
-        self.views.get(object)
+    /// One object's view, brought up to date first.
+    pub fn view(&mut self, object: &ObjectId) -> Option<&ObjectView> {
+        self.views.fresh(&self.state, object)
     }
     pub fn membership(&self) -> &Membership {
         self.state.membership()
@@ -302,7 +306,7 @@ impl Engine {
     /// The canonical envelope of a held update (header and, where held, body).
     pub fn envelope(&self, id: &UpdateId) -> Option<Envelope> {
         let e = self.state.get(id)?;
-        Some(Envelope { header: e.signed.clone(), body: e.body.clone().unwrap_or_default() })
+        Some(Envelope { header: e.signed.clone(), body: e.body_bytes().unwrap_or_default() })
     }
 
     /// What this node presents in the gating handshake: its agency's newest binding and the
@@ -316,7 +320,7 @@ impl Engine {
             .filter(|e| e.author() == *agency && e.kind() == Kind::NodeBinding && e.body.is_some())
             .max_by_key(|e| (e.seq(), e.id));
         if let Some(b) = binding {
-            out.push(Envelope { header: b.signed.clone(), body: b.body.clone().unwrap_or_default() }.to_bytes());
+            out.push(Envelope { header: b.signed.clone(), body: b.body_bytes().unwrap_or_default() }.to_bytes());
         }
         let membership = self.state.membership();
         let mut todo = vec![*agency];
@@ -328,7 +332,7 @@ impl Engine {
             for e in self.state.state_entries() {
                 let counts = membership.endorsers.get(&a).is_some_and(|by| by.contains(&e.author()));
                 if e.kind() == Kind::Endorse && e.signed.header.subject == Some(a) && e.body.is_some() && counts {
-                    out.push(Envelope { header: e.signed.clone(), body: e.body.clone().unwrap_or_default() }.to_bytes());
+                    out.push(Envelope { header: e.signed.clone(), body: e.body_bytes().unwrap_or_default() }.to_bytes());
                     todo.push(e.author());
                 }
             }
@@ -369,13 +373,12 @@ impl Engine {
             self.responder = None;
             effects.push(Effect::Persist(pending.ops));
         }
-        let changed = self.views.refresh(&self.state);
         effects.extend(pending.after);
         if pending.membership_changed {
             effects.push(Effect::MembershipChanged);
         }
-        if !changed.is_empty() {
-            effects.push(Effect::ViewsChanged(changed));
+        if !pending.touched.is_empty() {
+            effects.push(Effect::ViewsChanged(pending.touched));
         }
         effects
     }
@@ -472,20 +475,13 @@ impl Engine {
         }
         let mut new_body = false;
         let mut defective = false;
+        // Bodies reach this point only with their hash checked (`Verified::with_body`).
         if let Some(body) = body {
-            match self.state.insert_body(&id, body.clone()) {
-                Ok((BodyOutcome::Stored { defect }, c)) => {
-                    change_merge(&mut change, c);
-                    defective = defect.is_some();
-                    new_body = true;
-                    pending.ops.push(StoreOp::PutBody { id, body });
-                }
-                Ok(_) => {}
-                Err(rejection) => {
-                    // Only reachable for a body offered without the envelope's hash check.
-                    self.reject(from, Some(id), rejection, pending);
-                    return Verdict::Reject;
-                }
+            if let (BodyOutcome::Stored { defect }, c) = self.state.insert_checked_body(&id, &body) {
+                change_merge(&mut change, c);
+                defective = defect.is_some();
+                new_body = true;
+                pending.ops.push(StoreOp::PutBody { id, body });
             }
         }
         self.apply_change(change, pending);
@@ -513,7 +509,7 @@ impl Engine {
     /// own (its signature is verified like any other).
     fn ingest_carried_binding(&mut self, now: Epoch, id: &UpdateId, pending: &mut Pending) {
         let Some(entry) = self.state.get(id) else { return };
-        let Some(Record::Endorse(endorse)) = &entry.record else { return };
+        let Some(Record::Endorse(endorse)) = entry.record() else { return };
         if let Ok((inner, inner_body)) = verify_envelope(&endorse.binding, self.state.network_id()) {
             if !self.state.contains(&inner.id) {
                 self.ingest_verified(now, inner, Some(inner_body), None, pending);
@@ -539,7 +535,7 @@ impl Engine {
     fn ingest_bodies(&mut self, now: Epoch, bodies: Vec<(UpdateId, Vec<u8>)>, from: Option<&Peer>, pending: &mut Pending) -> usize {
         let mut stored = 0;
         for (id, body) in bodies {
-            match self.state.insert_body(&id, body.clone()) {
+            match self.state.insert_body(&id, &body) {
                 Ok((BodyOutcome::Stored { defect }, change)) => {
                     stored += 1;
                     if defect.is_some() {
@@ -566,7 +562,9 @@ impl Engine {
         if change.membership {
             pending.membership_changed = true;
             self.views.mark_all();
+            pending.touched.extend(self.state.objects().copied());
         }
+        pending.touched.extend(change.objects.iter().copied());
         self.views.mark(change.objects);
     }
 
@@ -624,7 +622,7 @@ impl Engine {
                     }
                     _ => {
                         if self.stats.defective > body_defect_before {
-                            let reason = self.state.get(&id).and_then(|e| e.defect.clone()).map(|d| d.to_string()).unwrap_or_default();
+                            let reason = self.state.get(&id).and_then(|e| e.defect().cloned()).map(|d| d.to_string()).unwrap_or_default();
                             return Err(Rejection::BadSubmission(format!("defective: {reason}")));
                         }
                         publish.push(bytes);
@@ -688,7 +686,7 @@ impl Engine {
                     .iter()
                     .filter_map(|id| self.state.get(id))
                     .filter(|e| self.state.in_state(&e.id))
-                    .filter_map(|e| e.body.clone().map(|b| (e.id, b)))
+                    .filter_map(|e| e.body_bytes().map(|b| (e.id, b)))
                     .collect();
                 SyncResponse::Bodies(bodies)
             }

@@ -56,7 +56,8 @@ pub struct OrbitEstimate {
     pub element_set_no: u32,
     /// OMM REV_AT_EPOCH.
     pub rev_at_epoch: u32,
-    pub covariance: Option<Covariance>,
+    /// Boxed: most estimates have none, and 21 floats inline would triple every record.
+    pub covariance: Option<Box<Covariance>>,
     pub quality: Option<Quality>,
     /// The sensor or method that produced the estimate (free text, may be empty).
     pub source: String,

@@ -28,20 +28,50 @@ use crate::records::Record;
 use crate::time::Epoch;
 use crate::validate::{check_body, Defect};
 
+/// A body held: decoded when it passes its checks (its canonical bytes are re-derived by
+/// encoding, which gives back exactly the bytes received, checked at insertion), or kept as
+/// raw bytes with the reason it is defective.
+#[derive(Debug, Clone)]
+pub enum Body {
+    Valid(Record),
+    Defective { bytes: Vec<u8>, defect: Defect },
+}
+
 /// One update held: its verified header and, where held, its body.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub id: UpdateId,
     pub signed: SignedHeader,
-    /// The body bytes, when held (they match `body_hash`).
-    pub body: Option<Vec<u8>>,
-    /// The decoded record, when the body is held and passes its checks.
-    pub record: Option<Record>,
-    /// Why the body makes this update defective, when it does.
-    pub defect: Option<Defect>,
+    /// The body, when held (it matches `body_hash`).
+    pub body: Option<Body>,
 }
 
 impl Entry {
+    /// The decoded record, when the body is held and passes its checks.
+    pub fn record(&self) -> Option<&Record> {
+        match &self.body {
+            Some(Body::Valid(record)) => Some(record),
+            _ => None,
+        }
+    }
+    /// Why the body makes this update defective, when it does.
+    pub fn defect(&self) -> Option<&Defect> {
+        match &self.body {
+            Some(Body::Defective { defect, .. }) => Some(defect),
+            _ => None,
+        }
+    }
+    pub fn has_body(&self) -> bool {
+        self.body.is_some()
+    }
+    /// The body's canonical bytes, when held.
+    pub fn body_bytes(&self) -> Option<Vec<u8>> {
+        match &self.body {
+            Some(Body::Valid(record)) => crate::codec::encode(record).ok(),
+            Some(Body::Defective { bytes, .. }) => Some(bytes.clone()),
+            None => None,
+        }
+    }
     pub fn author(&self) -> AgencyId {
         self.signed.header.author
     }
@@ -290,7 +320,7 @@ impl State {
                 change.evicted.push(largest);
             }
         }
-        let entry = Entry { id, signed: header.signed, body: None, record: None, defect: None };
+        let entry = Entry { id, signed: header.signed, body: None };
         self.entries.insert(id, entry);
         let at_seq = self.by_author_seq.entry((h.author, h.seq)).or_default();
         at_seq.push(id);
@@ -391,8 +421,6 @@ impl State {
                 }
             } else if entry.body.is_some() {
                 entry.body = None;
-                entry.record = None;
-                entry.defect = None;
                 change.bodies_dropped.push(id);
             }
         }
@@ -449,18 +477,34 @@ impl State {
 
     /// Offers a body for a held header. The caller has checked nothing: the hash is checked
     /// here (a mismatch is the sender's fault), then liveness, then the body checks.
-    pub fn insert_body(&mut self, id: &UpdateId, body: Vec<u8>) -> Result<(BodyOutcome, Change), Rejection> {
-        let Some(entry) = self.entries.get(id) else { return Ok((BodyOutcome::UnknownHeader, Change::default())) };
-        if *blake3::hash(&body).as_bytes() != entry.signed.header.body_hash {
-            return Err(Rejection::BodyHashMismatch);
+    pub fn insert_body(&mut self, id: &UpdateId, body: &[u8]) -> Result<(BodyOutcome, Change), Rejection> {
+        match self.entries.get(id) {
+            None => Ok((BodyOutcome::UnknownHeader, Change::default())),
+            Some(entry) if *blake3::hash(body).as_bytes() != entry.signed.header.body_hash => {
+                Err(Rejection::BodyHashMismatch)
+            }
+            Some(_) => Ok(self.insert_checked_body(id, body)),
         }
+    }
+
+    /// [`State::insert_body`] for bytes already checked against the header's hash.
+    pub fn insert_checked_body(&mut self, id: &UpdateId, body: &[u8]) -> (BodyOutcome, Change) {
+        let Some(entry) = self.entries.get(id) else { return (BodyOutcome::UnknownHeader, Change::default()) };
         if entry.body.is_some() {
-            return Ok((BodyOutcome::AlreadyHeld, Change::default()));
+            return (BodyOutcome::AlreadyHeld, Change::default());
         }
         if !self.is_live(entry) {
-            return Ok((BodyOutcome::NotLive, Change::default()));
+            return (BodyOutcome::NotLive, Change::default());
         }
-        let checked = check_body(&entry.signed.header, &body);
+        let checked = check_body(&entry.signed.header, body).and_then(|record| {
+            // One value has one encoding: a body that decodes but is not the canonical
+            // encoding of what it decodes to is defective (and so it is never re-served
+            // with different bytes).
+            match crate::codec::encode(&record) {
+                Ok(canonical) if canonical == body => Ok(record),
+                _ => Err(Defect::Undecodable("not the canonical encoding of its record".into())),
+            }
+        });
         let mut change = Change::default();
         if let Some(object) = entry.signed.header.object {
             change.objects.insert(object);
@@ -474,18 +518,12 @@ impl State {
             change.membership = true;
         }
         let entry = self.entries.get_mut(id).expect("checked above");
-        entry.body = Some(body);
-        let defect = match checked {
-            Ok(record) => {
-                entry.record = Some(record);
-                None
-            }
-            Err(defect) => {
-                entry.defect = Some(defect.clone());
-                Some(defect)
-            }
+        let (stored, defect) = match checked {
+            Ok(record) => (Body::Valid(record), None),
+            Err(defect) => (Body::Defective { bytes: body.to_vec(), defect: defect.clone() }, Some(defect)),
         };
-        Ok((BodyOutcome::Stored { defect }, change))
+        entry.body = Some(stored);
+        (BodyOutcome::Stored { defect }, change)
     }
 
     /// The live updates whose bodies are not held.
@@ -525,7 +563,7 @@ impl State {
             .rev()
             .filter(|(_, ids)| ids.len() == 1)
             .filter_map(|(_, ids)| self.entries.get(&ids[0]))
-            .find_map(|e| match &e.record {
+            .find_map(|e| match e.record() {
                 Some(Record::NodeBinding(b)) => Some(b.peer_ids.clone()),
                 _ => None,
             });

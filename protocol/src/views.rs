@@ -110,8 +110,8 @@ pub struct ObjectView {
 pub fn current_estimate(state: &State, object: &ObjectId, agency: &AgencyId) -> Option<CurrentEstimate> {
     state.live_estimates(object, agency).into_iter().find_map(|id| {
         let entry = state.get(&id)?;
-        match (&entry.record, &entry.defect) {
-            (Some(Record::OrbitEstimate(estimate)), None) => Some(CurrentEstimate {
+        match entry.record() {
+            Some(Record::OrbitEstimate(estimate)) => Some(CurrentEstimate {
                 agency: *agency,
                 update_id: id,
                 seq: entry.seq(),
@@ -215,19 +215,19 @@ pub fn object_view(state: &State, object: &ObjectId) -> ObjectView {
     let mut forks: BTreeSet<(AgencyId, u64)> = BTreeSet::new();
     let mut bodies_missing = Vec::new();
     for entry in state.object_updates(object).filter(|e| admitted(&e.author())) {
-        if let Some(defect) = &entry.defect {
+        if let Some(defect) = entry.defect() {
             defects.push(DefectFlag { update_id: entry.id, agency: entry.author(), reason: defect.to_string() });
         }
         if state.is_forked(&entry.author(), entry.seq()) {
             forks.insert((entry.author(), entry.seq()));
         }
-        if entry.body.is_none() && state.is_live(entry) && state.counts(entry) {
+        if !entry.has_body() && state.is_live(entry) && state.counts(entry) {
             bodies_missing.push(entry.id);
         }
-        if !state.counts(entry) || entry.defect.is_some() {
+        if !state.counts(entry) || entry.defect().is_some() {
             continue;
         }
-        match (&entry.record, entry.kind()) {
+        match (entry.record(), entry.kind()) {
             (Some(Record::ObjectMetadata(_)), Kind::ObjectMetadata) => {
                 let slot = newest_claim.entry(entry.author()).or_insert(entry);
                 if (entry.seq(), entry.id) > (slot.seq(), slot.id) {
@@ -242,7 +242,7 @@ pub fn object_view(state: &State, object: &ObjectId) -> ObjectView {
     }
     let claims: Vec<MetadataClaim> = newest_claim
         .values()
-        .filter_map(|e| match &e.record {
+        .filter_map(|e| match e.record() {
             Some(Record::ObjectMetadata(m)) => Some(MetadataClaim { agency: e.author(), update_id: e.id, metadata: m.clone() }),
             _ => None,
         })
@@ -273,7 +273,8 @@ pub fn object_view(state: &State, object: &ObjectId) -> ObjectView {
 }
 
 /// Views of every object, maintained incrementally: only objects marked dirty are
-/// recomputed. [`Views::rebuild`] computes everything from scratch; the two must agree.
+/// recomputed, and only when they are read (bulk ingest does not pay for views nobody reads
+/// yet). [`Views::rebuild`] computes everything from scratch; the two must agree.
 #[derive(Debug, Default, Clone)]
 pub struct Views {
     cache: BTreeMap<ObjectId, ObjectView>,
@@ -288,33 +289,49 @@ impl Views {
     pub fn mark_all(&mut self) {
         self.all_dirty = true;
     }
-    /// Recomputes what is dirty; returns the objects whose view actually changed.
-    pub fn refresh(&mut self, state: &State) -> BTreeSet<ObjectId> {
-        let dirty: BTreeSet<ObjectId> = if self.all_dirty {
-            self.all_dirty = false;
-            self.dirty.clear();
-            state.objects().copied().chain(self.cache.keys().copied()).collect()
-        } else {
-            std::mem::take(&mut self.dirty)
-        };
-        let mut changed = BTreeSet::new();
-        for object in dirty {
-            let view = object_view(state, &object);
-            let empty = view.current.is_empty() && view.claims.is_empty() && view.notices.is_empty() && view.defects.is_empty() && view.forks.is_empty();
-            let old = if empty { self.cache.remove(&object) } else { self.cache.insert(object, view.clone()) };
-            let same = match &old {
-                Some(old) => !empty && *old == view,
-                None => empty,
-            };
-            if !same {
-                changed.insert(object);
-            }
-        }
-        changed
+    /// Whether any view awaits recomputation.
+    pub fn is_stale(&self) -> bool {
+        self.all_dirty || !self.dirty.is_empty()
     }
+    fn expand_all(&mut self, state: &State) {
+        if self.all_dirty {
+            self.all_dirty = false;
+            self.dirty.extend(state.objects().copied());
+            self.dirty.extend(self.cache.keys().copied());
+        }
+    }
+    fn recompute(&mut self, state: &State, object: ObjectId) -> bool {
+        let view = object_view(state, &object);
+        let empty = view.current.is_empty()
+            && view.claims.is_empty()
+            && view.notices.is_empty()
+            && view.defects.is_empty()
+            && view.forks.is_empty();
+        if empty {
+            self.cache.remove(&object).is_some()
+        } else {
+            self.cache.insert(object, view.clone()).is_none_or(|old| old != view)
+        }
+    }
+    /// Recomputes everything that is dirty; returns the objects whose view actually changed.
+    pub fn refresh(&mut self, state: &State) -> BTreeSet<ObjectId> {
+        self.expand_all(state);
+        let dirty = std::mem::take(&mut self.dirty);
+        dirty.into_iter().filter(|object| self.recompute(state, *object)).collect()
+    }
+    /// The view of one object, recomputed first if it is dirty (the others stay dirty).
+    pub fn fresh(&mut self, state: &State, object: &ObjectId) -> Option<&ObjectView> {
+        self.expand_all(state);
+        if self.dirty.remove(object) {
+            self.recompute(state, *object);
+        }
+        self.cache.get(object)
+    }
+    /// The cached view, which may be stale: see [`Views::fresh`].
     pub fn get(&self, object: &ObjectId) -> Option<&ObjectView> {
         self.cache.get(object)
     }
+    /// Every cached view, which may be stale: call [`Views::refresh`] first.
     pub fn all(&self) -> &BTreeMap<ObjectId, ObjectView> {
         &self.cache
     }
@@ -337,7 +354,7 @@ pub fn agency_name(state: &State, agency: &AgencyId) -> Option<String> {
     state
         .state_entries()
         .filter(|e| e.kind() == Kind::Endorse && e.signed.header.subject == Some(*agency) && membership.is_admitted(&e.author()))
-        .filter_map(|e| match &e.record {
+        .filter_map(|e| match e.record() {
             Some(Record::Endorse(en)) => Some((e.id, en.name.clone())),
             _ => None,
         })

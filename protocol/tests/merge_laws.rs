@@ -162,10 +162,11 @@ proptest! {
             offer_all_bodies(half, &envelopes);
         }
 
-        assert_same(&in_order, &shuffled);
-        assert_same(&in_order, &halves[0]);
-        assert_same(&in_order, &halves[1]);
-        for e in [&in_order, &shuffled, &halves[0], &halves[1]] {
+        assert_same(&mut in_order, &mut shuffled);
+        assert_same(&mut in_order, &mut halves[0]);
+        assert_same(&mut in_order, &mut halves[1]);
+        let [h0, h1] = &mut halves[..] else { unreachable!() };
+        for e in [&mut in_order, &mut shuffled, h0, h1] {
             assert_views_equal_rebuild(e);
         }
     }
@@ -197,10 +198,10 @@ proptest! {
             offer_all_bodies(&mut e, &envelopes);
             e
         };
-        let abc = merged(&[&[0, 1, 2]]);
-        let cba = merged(&[&[2, 1, 0]]);
-        let bac = merged(&[&[1], &[0, 2]]);
-        assert_same(&abc, &cba);
-        assert_same(&abc, &bac);
+        let mut abc = merged(&[&[0, 1, 2]]);
+        let mut cba = merged(&[&[2, 1, 0]]);
+        let mut bac = merged(&[&[1], &[0, 2]]);
+        assert_same(&mut abc, &mut cba);
+        assert_same(&mut abc, &mut bac);
     }
 }

@@ -28,7 +28,7 @@ fn fixed_records(net: &Net) -> Vec<(&'static str, Record)> {
     for (i, v) in lower.iter_mut().enumerate() {
         *v = if [0, 2, 5, 9, 14, 20].contains(&i) { 1e-3 * (i as f64 + 1.0) } else { 1e-6 };
     }
-    with_covariance.covariance = Some(Covariance { frame: CovarianceFrame::Rtn, lower_triangle: lower });
+    with_covariance.covariance = Some(Box::new(Covariance { frame: CovarianceFrame::Rtn, lower_triangle: lower }));
     with_covariance.quality = Some(Quality { rms_km: Some(0.05), n_observations: Some(42), span_days: Some(2.5) });
     let applicant = &net.others[0];
     vec![

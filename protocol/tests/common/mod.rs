@@ -190,15 +190,16 @@ pub fn offer_all_bodies(engine: &mut Engine, envelopes: &[Envelope]) {
 }
 
 /// Asserts two engines hold the same state and views.
-pub fn assert_same(a: &Engine, b: &Engine) {
+pub fn assert_same(a: &mut Engine, b: &mut Engine) {
     assert_eq!(a.membership(), b.membership(), "membership differs");
     assert_eq!(a.state().header_digest(), b.state().header_digest(), "header digests differ");
     assert_eq!(a.state().body_digest(), b.state().body_digest(), "body digests differ");
-    assert_eq!(a.views().all(), b.views().all(), "views differ");
+    let a_views = a.views().all().clone();
+    assert_eq!(&a_views, b.views().all(), "views differ");
 }
 
 /// Asserts the incrementally maintained views equal a rebuild from the state.
-pub fn assert_views_equal_rebuild(engine: &Engine) {
+pub fn assert_views_equal_rebuild(engine: &mut Engine) {
     let rebuilt = protocol::views::Views::rebuild(engine.state());
     assert_eq!(engine.views().all(), rebuilt.all(), "incremental views differ from a rebuild");
 }
