@@ -56,7 +56,15 @@ fn main() {
     let signers: Vec<Signer> = (0..N_AGENCIES as u8).map(|i| Signer::from_seed([i + 1; 32])).collect();
     let genesis = Genesis {
         network_name: "bench".into(),
-        founders: signers.iter().enumerate().map(|(i, s)| Founder { agency: s.agency(), name: format!("agency-{i}"), node_peer_ids: vec![vec![i as u8]] }).collect(),
+        founders: signers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Founder {
+                agency: s.agency(),
+                name: format!("agency-{i}"),
+                node_peer_ids: vec![vec![i as u8]],
+            })
+            .collect(),
         endorsement_threshold: 6,
         estimates_per_source: 3,
         shared_orbit_window_s: 3 * 86_400,
@@ -122,6 +130,9 @@ fn main() {
     println!("| ed25519-zebra batch verification ({CHUNK} per batch) | {batch_rate:.0} /s |");
     println!("| batch of {CHUNK} with one bad signature (fallback finds it) | {fallback_ms:.1} ms |");
     println!("| engine ingest: batch verify + merge + compaction | {merge_rate:.0} updates/s |");
-    println!("| resident memory added per stored update (headers, bodies, indexes) | {} bytes |", held / N_UPDATES as isize);
+    println!(
+        "| resident memory added per stored update (headers, bodies, indexes) | {} bytes |",
+        held / N_UPDATES as isize
+    );
     println!("| views of all {n_views} objects (SGP4 medoid of 10 sources each) | {:.2} s |", views_s);
 }

@@ -5,7 +5,7 @@
 //! byte by byte in `SPEC.md`), and a hard limit of [`MAX_UPDATE_BYTES`]. Decoding rejects
 //! trailing bytes: one value has exactly one encoding.
 
-use bincode::config::{self, Configuration, Fixint, LittleEndian, Limit};
+use bincode::config::{self, Configuration, Fixint, Limit, LittleEndian};
 
 use crate::error::DecodeError;
 
@@ -18,16 +18,14 @@ pub const MAX_UPDATE_BYTES: usize = 16 * 1024;
 pub type Canonical = Configuration<LittleEndian, Fixint, Limit<MAX_UPDATE_BYTES>>;
 
 /// The canonical configuration value.
-pub const CANONICAL: Canonical = config::standard()
-    .with_little_endian()
-    .with_fixed_int_encoding()
-    .with_limit::<MAX_UPDATE_BYTES>();
+pub const CANONICAL: Canonical =
+    config::standard().with_little_endian().with_fixed_int_encoding().with_limit::<MAX_UPDATE_BYTES>();
 
 /// Encodes a value canonically. Values built by this crate always fit the bound; a value
 /// that does not (an oversized metadata string, say) is an error, never a panic.
 pub fn encode<T: bincode::Encode>(value: &T) -> Result<Vec<u8>, DecodeError> {
-    let bytes = bincode::encode_to_vec(value, CANONICAL)
-        .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    let bytes =
+        bincode::encode_to_vec(value, CANONICAL).map_err(|e| DecodeError::Malformed(e.to_string()))?;
     if bytes.len() > MAX_UPDATE_BYTES {
         return Err(DecodeError::TooLarge { len: bytes.len(), max: MAX_UPDATE_BYTES });
     }

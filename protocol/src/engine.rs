@@ -17,14 +17,20 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 
 use crate::codec;
-use crate::envelope::{verify_envelope, verify_header, verify_headers_batch, Envelope, Kind, SignedHeader, Signer, Verified, VerifiedHeader, MAX_SEQ};
+use crate::envelope::{
+    verify_envelope, verify_header, verify_headers_batch, Envelope, Kind, SignedHeader, Signer, Verified,
+    VerifiedHeader, MAX_SEQ,
+};
 use crate::error::{RejectKind, Rejection};
 use crate::genesis::Genesis;
 use crate::ids::{AgencyId, NetworkId, ObjectId, UpdateId};
 use crate::membership::Membership;
 use crate::records::Record;
 use crate::state::{BodyOutcome, Change, State};
-use crate::sync::{storage_of, Digests, SyncRequest, SyncResponse, MAX_BODIES_PER_FETCH, MAX_IDS_PER_FETCH, MAX_RECONCILE_ROUNDS, NEGENTROPY_FRAME_LIMIT};
+use crate::sync::{
+    storage_of, Digests, SyncRequest, SyncResponse, MAX_BODIES_PER_FETCH, MAX_IDS_PER_FETCH,
+    MAX_RECONCILE_ROUNDS, NEGENTROPY_FRAME_LIMIT,
+};
 use crate::time::Epoch;
 use crate::views::{ObjectView, Views};
 
@@ -98,8 +104,14 @@ pub enum Verdict {
 /// One durable store operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreOp {
-    PutHeader { id: UpdateId, signed: Box<SignedHeader> },
-    PutBody { id: UpdateId, body: Vec<u8> },
+    PutHeader {
+        id: UpdateId,
+        signed: Box<SignedHeader>,
+    },
+    PutBody {
+        id: UpdateId,
+        body: Vec<u8>,
+    },
     DropBody(UpdateId),
     Remove(UpdateId),
     /// The highest seq this signing node has reserved.
@@ -156,9 +168,18 @@ pub struct Stats {
 
 enum Phase {
     AwaitDigest,
-    Reconciling { negentropy: Box<Negentropy<'static, NegentropyStorageVector>>, need: Vec<UpdateId>, rounds: u32 },
-    FetchingHeaders { queue: Vec<UpdateId> },
-    FetchingBodies { queue: Vec<UpdateId>, pages: usize },
+    Reconciling {
+        negentropy: Box<Negentropy<'static, NegentropyStorageVector>>,
+        need: Vec<UpdateId>,
+        rounds: u32,
+    },
+    FetchingHeaders {
+        queue: Vec<UpdateId>,
+    },
+    FetchingBodies {
+        queue: Vec<UpdateId>,
+        pages: usize,
+    },
 }
 
 struct Session {
@@ -320,7 +341,9 @@ impl Engine {
             .filter(|e| e.author() == *agency && e.kind() == Kind::NodeBinding && e.body.is_some())
             .max_by_key(|e| (e.seq(), e.id));
         if let Some(b) = binding {
-            out.push(Envelope { header: b.signed.clone(), body: b.body_bytes().unwrap_or_default() }.to_bytes());
+            out.push(
+                Envelope { header: b.signed.clone(), body: b.body_bytes().unwrap_or_default() }.to_bytes(),
+            );
         }
         let membership = self.state.membership();
         let mut todo = vec![*agency];
@@ -331,8 +354,15 @@ impl Engine {
             }
             for e in self.state.state_entries() {
                 let counts = membership.endorsers.get(&a).is_some_and(|by| by.contains(&e.author()));
-                if e.kind() == Kind::Endorse && e.signed.header.subject == Some(a) && e.body.is_some() && counts {
-                    out.push(Envelope { header: e.signed.clone(), body: e.body_bytes().unwrap_or_default() }.to_bytes());
+                if e.kind() == Kind::Endorse
+                    && e.signed.header.subject == Some(a)
+                    && e.body.is_some()
+                    && counts
+                {
+                    out.push(
+                        Envelope { header: e.signed.clone(), body: e.body_bytes().unwrap_or_default() }
+                            .to_bytes(),
+                    );
                     todo.push(e.author());
                 }
             }
@@ -349,7 +379,9 @@ impl Engine {
                 pending.after.push(Effect::GossipVerdict { from, message_id, verdict });
             }
             Input::Envelopes { from, items } => self.ingest_bulk(now, items, from.as_ref(), &mut pending),
-            Input::Headers { from, headers } => self.ingest_headers(now, headers, from.as_ref(), &mut pending),
+            Input::Headers { from, headers } => {
+                self.ingest_headers(now, headers, from.as_ref(), &mut pending)
+            }
             Input::Bodies { from, bodies } => {
                 self.ingest_bodies(now, bodies, from.as_ref(), &mut pending);
             }
@@ -383,7 +415,13 @@ impl Engine {
         effects
     }
 
-    fn reject(&mut self, from: Option<&Peer>, id: Option<UpdateId>, rejection: Rejection, pending: &mut Pending) {
+    fn reject(
+        &mut self,
+        from: Option<&Peer>,
+        id: Option<UpdateId>,
+        rejection: Rejection,
+        pending: &mut Pending,
+    ) {
         *self.stats.rejected.entry(rejection.reason_code()).or_default() += 1;
         if rejection.penalises_sender() {
             if let Some(peer) = from {
@@ -393,7 +431,13 @@ impl Engine {
         pending.after.push(Effect::Rejected { from: from.cloned(), id, rejection });
     }
 
-    fn ingest_bytes(&mut self, now: Epoch, bytes: &[u8], from: Option<&Peer>, pending: &mut Pending) -> Verdict {
+    fn ingest_bytes(
+        &mut self,
+        now: Epoch,
+        bytes: &[u8],
+        from: Option<&Peer>,
+        pending: &mut Pending,
+    ) -> Verdict {
         match verify_envelope(bytes, self.state.network_id()) {
             Ok((header, body)) => self.ingest_verified(now, header, Some(body), from, pending),
             Err(rejection) => {
@@ -517,7 +561,13 @@ impl Engine {
         }
     }
 
-    fn ingest_headers(&mut self, now: Epoch, headers: Vec<SignedHeader>, from: Option<&Peer>, pending: &mut Pending) {
+    fn ingest_headers(
+        &mut self,
+        now: Epoch,
+        headers: Vec<SignedHeader>,
+        from: Option<&Peer>,
+        pending: &mut Pending,
+    ) {
         let seed = self.seed();
         let network = self.network_id();
         for result in verify_headers_batch(headers, &network, seed) {
@@ -532,7 +582,13 @@ impl Engine {
 
     /// Offers bodies for held headers; returns how many were stored. A body that does not
     /// match its header's hash is the sender's fault; a body not live is simply not kept.
-    fn ingest_bodies(&mut self, now: Epoch, bodies: Vec<(UpdateId, Vec<u8>)>, from: Option<&Peer>, pending: &mut Pending) -> usize {
+    fn ingest_bodies(
+        &mut self,
+        now: Epoch,
+        bodies: Vec<(UpdateId, Vec<u8>)>,
+        from: Option<&Peer>,
+        pending: &mut Pending,
+    ) -> usize {
         let mut stored = 0;
         for (id, body) in bodies {
             match self.state.insert_body(&id, &body) {
@@ -572,12 +628,18 @@ impl Engine {
     /// + 1)`; the highest is reserved in the same durable batch as the updates.
     fn submit(&mut self, now: Epoch, records: Vec<Record>, pending: &mut Pending) {
         let Some(signer) = self.signer.as_ref() else {
-            let results = records.iter().map(|_| Err(Rejection::CannotSign("this node holds no signing key (a relay node)"))).collect();
+            let results = records
+                .iter()
+                .map(|_| Err(Rejection::CannotSign("this node holds no signing key (a relay node)")))
+                .collect();
             pending.after.push(Effect::Submitted(results));
             return;
         };
         if !self.synced_for_signing {
-            let results = records.iter().map(|_| Err(Rejection::CannotSign("not yet synced with a configured peer"))).collect();
+            let results = records
+                .iter()
+                .map(|_| Err(Rejection::CannotSign("not yet synced with a configured peer")))
+                .collect();
             pending.after.push(Effect::Submitted(results));
             return;
         }
@@ -605,7 +667,8 @@ impl Engine {
         }
         pending.ops.push(StoreOp::ReserveSeq(self.reserved_seq));
         // Verify our own signatures too: code past this point handles only `Verified` data.
-        let headers: Vec<SignedHeader> = signed.iter().filter_map(|r| r.as_ref().ok()).map(|e| e.header.clone()).collect();
+        let headers: Vec<SignedHeader> =
+            signed.iter().filter_map(|r| r.as_ref().ok()).map(|e| e.header.clone()).collect();
         let seed = self.seed();
         let mut verified = verify_headers_batch(headers, &network, seed).into_iter();
         let mut results = Vec::with_capacity(records.len());
@@ -622,7 +685,12 @@ impl Engine {
                     }
                     _ => {
                         if self.stats.defective > body_defect_before {
-                            let reason = self.state.get(&id).and_then(|e| e.defect().cloned()).map(|d| d.to_string()).unwrap_or_default();
+                            let reason = self
+                                .state
+                                .get(&id)
+                                .and_then(|e| e.defect().cloned())
+                                .map(|d| d.to_string())
+                                .unwrap_or_default();
                             return Err(Rejection::BadSubmission(format!("defective: {reason}")));
                         }
                         publish.push(bytes);
@@ -643,7 +711,8 @@ impl Engine {
             return;
         }
         self.stats.sync_sessions += 1;
-        self.sessions.insert(peer.clone(), Session { phase: Phase::AwaitDigest, report: SyncReport::default() });
+        self.sessions
+            .insert(peer.clone(), Session { phase: Phase::AwaitDigest, report: SyncReport::default() });
         pending.after.push(Effect::SendSync { peer, request: SyncRequest::Digest(self.digests()) });
     }
 
@@ -670,17 +739,26 @@ impl Engine {
             }
             SyncRequest::FetchHeaders(ids) => {
                 if ids.len() > MAX_IDS_PER_FETCH {
-                    return SyncResponse::Refused(format!("at most {MAX_IDS_PER_FETCH} ids per header fetch"));
+                    return SyncResponse::Refused(format!(
+                        "at most {MAX_IDS_PER_FETCH} ids per header fetch"
+                    ));
                 }
-                let mut headers: Vec<&crate::state::Entry> =
-                    ids.iter().filter_map(|id| self.state.get(id)).filter(|e| self.state.in_state(&e.id)).collect();
+                let mut headers: Vec<&crate::state::Entry> = ids
+                    .iter()
+                    .filter_map(|id| self.state.get(id))
+                    .filter(|e| self.state.in_state(&e.id))
+                    .collect();
                 // Membership statements first: they decide whose other updates are admitted.
-                headers.sort_by_key(|e| (!e.kind().is_membership(), e.kind() != Kind::NodeBinding, e.seq(), e.id));
+                headers.sort_by_key(|e| {
+                    (!e.kind().is_membership(), e.kind() != Kind::NodeBinding, e.seq(), e.id)
+                });
                 SyncResponse::Headers(headers.into_iter().map(|e| e.signed.clone()).collect())
             }
             SyncRequest::FetchBodies(ids) => {
                 if ids.len() > MAX_BODIES_PER_FETCH {
-                    return SyncResponse::Refused(format!("at most {MAX_BODIES_PER_FETCH} ids per body fetch"));
+                    return SyncResponse::Refused(format!(
+                        "at most {MAX_BODIES_PER_FETCH} ids per body fetch"
+                    ));
                 }
                 let bodies = ids
                     .iter()
@@ -719,11 +797,17 @@ impl Engine {
                     Ok(self.body_phase(0))
                 } else {
                     let storage = storage_of(self.state.items().iter());
-                    match Negentropy::owned(storage, NEGENTROPY_FRAME_LIMIT).and_then(|mut n| n.initiate().map(|m| (n, m))) {
+                    match Negentropy::owned(storage, NEGENTROPY_FRAME_LIMIT)
+                        .and_then(|mut n| n.initiate().map(|m| (n, m)))
+                    {
                         Ok((negentropy, message)) => {
                             session.report.reconcile_bytes += message.len();
                             Ok(Some((
-                                Phase::Reconciling { negentropy: Box::new(negentropy), need: Vec::new(), rounds: 1 },
+                                Phase::Reconciling {
+                                    negentropy: Box::new(negentropy),
+                                    need: Vec::new(),
+                                    rounds: 1,
+                                },
                                 SyncRequest::Reconcile(message),
                             )))
                         }
@@ -741,10 +825,15 @@ impl Engine {
                     Ok(reply) => {
                         need.extend(need_ids.into_iter().map(|id| UpdateId(id.to_bytes())));
                         match reply {
-                            Some(_) if rounds >= MAX_RECONCILE_ROUNDS => Err("too many reconciliation rounds".into()),
+                            Some(_) if rounds >= MAX_RECONCILE_ROUNDS => {
+                                Err("too many reconciliation rounds".into())
+                            }
                             Some(reply) => {
                                 session.report.reconcile_bytes += reply.len();
-                                Ok(Some((Phase::Reconciling { negentropy, need, rounds: rounds + 1 }, SyncRequest::Reconcile(reply))))
+                                Ok(Some((
+                                    Phase::Reconciling { negentropy, need, rounds: rounds + 1 },
+                                    SyncRequest::Reconcile(reply),
+                                )))
                             }
                             None => {
                                 need.retain(|id| !self.state.contains(id));
@@ -768,7 +857,11 @@ impl Engine {
                     Err("too many bodies in one answer".into())
                 } else {
                     session.report.bodies_fetched += self.ingest_bodies(now, bodies, Some(&peer), pending);
-                    Ok(if queue.is_empty() { self.body_phase(pages) } else { Some(self.body_page(queue, pages)) })
+                    Ok(if queue.is_empty() {
+                        self.body_phase(pages)
+                    } else {
+                        Some(self.body_page(queue, pages))
+                    })
                 }
             }
             (_, other) => Err(format!("unexpected answer {}", response_name(&other))),

@@ -34,7 +34,20 @@ pub const MAX_SEQ: u64 = (1 << 63) - 1;
 pub const VERIFY_BATCH: usize = 512;
 
 /// What an update is. The discriminant is part of the canonical encoding: append only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Encode,
+    Decode,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     OrbitEstimate,
@@ -121,17 +134,16 @@ impl Header {
             return Err(Rejection::UnknownVersion(self.format_version));
         }
         if self.network_id != *network {
-            return Err(Rejection::WrongNetwork {
-                expected: network.short(),
-                got: self.network_id.short(),
-            });
+            return Err(Rejection::WrongNetwork { expected: network.short(), got: self.network_id.short() });
         }
         if self.seq > MAX_SEQ {
             return Err(Rejection::SeqOutOfRange(self.seq));
         }
         let k = self.kind;
         if k.has_object() != self.object.is_some() {
-            return Err(Rejection::HeaderInconsistent("object must be present exactly for estimates, metadata and notices"));
+            return Err(Rejection::HeaderInconsistent(
+                "object must be present exactly for estimates, metadata and notices",
+            ));
         }
         if let Some(object) = self.object {
             if !object.is_valid() {
@@ -147,7 +159,9 @@ impl Header {
             return Err(Rejection::HeaderInconsistent("target must be present exactly for retractions"));
         }
         if k.is_membership() != self.subject.is_some() {
-            return Err(Rejection::HeaderInconsistent("subject must be present exactly for endorsements and suspensions"));
+            return Err(Rejection::HeaderInconsistent(
+                "subject must be present exactly for endorsements and suspensions",
+            ));
         }
         Ok(())
     }
@@ -219,7 +233,10 @@ fn decode_signature(signed: &SignedHeader) -> Signature {
 }
 
 /// Checks one signed header: permanent header checks, then the signature (ZIP-215).
-pub fn verify_header(signed: SignedHeader, network: &NetworkId) -> Result<Verified<VerifiedHeader>, Rejection> {
+pub fn verify_header(
+    signed: SignedHeader,
+    network: &NetworkId,
+) -> Result<Verified<VerifiedHeader>, Rejection> {
     signed.header.check_permanent(network)?;
     let key = verification_key(&signed.header.author)?;
     key.verify(&decode_signature(&signed), &signed.header.signing_bytes())
@@ -274,7 +291,10 @@ pub fn verify_headers_batch(
 
 /// Decodes an envelope from the wire and checks its header and signature. The body is only
 /// checked against the hash; decoding it and its physical checks happen in validation.
-pub fn verify_envelope(bytes: &[u8], network: &NetworkId) -> Result<(Verified<VerifiedHeader>, Vec<u8>), Rejection> {
+pub fn verify_envelope(
+    bytes: &[u8],
+    network: &NetworkId,
+) -> Result<(Verified<VerifiedHeader>, Vec<u8>), Rejection> {
     let envelope: Envelope = codec::decode(bytes)?;
     let header = verify_header(envelope.header, network)?;
     header.with_body(&envelope.body)?;

@@ -77,12 +77,19 @@ impl Rejection {
     pub fn kind(&self) -> RejectKind {
         use Rejection::*;
         match self {
-            Decode(_) | UnknownVersion(_) | WrongNetwork { .. } | BadSignature { .. }
-            | BadAuthorKey { .. } | SeqOutOfRange(_) | EpochOutOfRange(_)
-            | HeaderInconsistent(_) | BodyHashMismatch => RejectKind::Permanent,
+            Decode(_)
+            | UnknownVersion(_)
+            | WrongNetwork { .. }
+            | BadSignature { .. }
+            | BadAuthorKey { .. }
+            | SeqOutOfRange(_)
+            | EpochOutOfRange(_)
+            | HeaderInconsistent(_)
+            | BodyHashMismatch => RejectKind::Permanent,
             NotAdmitted { .. } | EpochInFuture { .. } => RejectKind::NotYet,
-            Duplicate(_) | ForkCapReached { .. } | PendingFull(_) | CannotSign(_)
-            | BadSubmission(_) => RejectKind::Local,
+            Duplicate(_) | ForkCapReached { .. } | PendingFull(_) | CannotSign(_) | BadSubmission(_) => {
+                RejectKind::Local
+            }
         }
     }
 

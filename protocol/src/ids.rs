@@ -33,8 +33,8 @@ macro_rules! hex_id {
             }
             /// Parses 64 hex characters.
             pub fn from_hex(text: &str) -> Result<Self, IdParseError> {
-                let bytes = hex::decode(text.trim())
-                    .map_err(|e| IdParseError::new($what, text, e.to_string()))?;
+                let bytes =
+                    hex::decode(text.trim()).map_err(|e| IdParseError::new($what, text, e.to_string()))?;
                 let array: [u8; 32] = bytes
                     .try_into()
                     .map_err(|_| IdParseError::new($what, text, "expected 32 bytes (64 hex digits)"))?;
@@ -96,9 +96,8 @@ impl AgencyId {
         let bytes = bs58::decode(text.trim())
             .into_vec()
             .map_err(|e| IdParseError::new("agency id", text, e.to_string()))?;
-        let array: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| IdParseError::new("agency id", text, "expected 32 bytes"))?;
+        let array: [u8; 32] =
+            bytes.try_into().map_err(|_| IdParseError::new("agency id", text, "expected 32 bytes"))?;
         Ok(Self(array))
     }
 }
@@ -233,9 +232,9 @@ impl FromStr for ObjectId {
         if t.len() == 5 && t.starts_with(|c: char| c.is_ascii_alphabetic()) {
             return alpha5_decode(t).map(ObjectId::Norad);
         }
-        let n: u32 = t
-            .parse()
-            .map_err(|_| IdParseError::new("object id", s, "expected a catalogue number, Alpha-5, or P-<agency>-<n>"))?;
+        let n: u32 = t.parse().map_err(|_| {
+            IdParseError::new("object id", s, "expected a catalogue number, Alpha-5, or P-<agency>-<n>")
+        })?;
         if n > MAX_CATALOG_NUMBER {
             return Err(IdParseError::new("object id", s, "catalogue numbers have at most nine digits"));
         }

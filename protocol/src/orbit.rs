@@ -69,8 +69,7 @@ fn afspc_years_since_j2000(epoch: Epoch) -> f64 {
     let year = year as u32;
     ((367 * year - (7 * (year + (month + 9) / 12)) / 4 + 275 * month / 9 + day) as f64
         + 1721013.5
-        + (((nanosecond as f64 / 1e9 + second as f64) / 60.0 + minute as f64) / 60.0 + hour as f64)
-            / 24.0
+        + (((nanosecond as f64 / 1e9 + second as f64) / 60.0 + minute as f64) / 60.0 + hour as f64) / 24.0
         - 2451545.0)
         / 365.25
 }

@@ -489,7 +489,9 @@ impl State {
 
     /// [`State::insert_body`] for bytes already checked against the header's hash.
     pub fn insert_checked_body(&mut self, id: &UpdateId, body: &[u8]) -> (BodyOutcome, Change) {
-        let Some(entry) = self.entries.get(id) else { return (BodyOutcome::UnknownHeader, Change::default()) };
+        let Some(entry) = self.entries.get(id) else {
+            return (BodyOutcome::UnknownHeader, Change::default());
+        };
         if entry.body.is_some() {
             return (BodyOutcome::AlreadyHeld, Change::default());
         }
@@ -510,7 +512,13 @@ impl State {
             change.objects.insert(object);
         }
         if entry.kind() == Kind::Retract {
-            if let Some(t) = entry.signed.header.target.and_then(|t| self.entries.get(&t)).and_then(|t| t.signed.header.object) {
+            if let Some(t) = entry
+                .signed
+                .header
+                .target
+                .and_then(|t| self.entries.get(&t))
+                .and_then(|t| t.signed.header.object)
+            {
                 change.objects.insert(t);
             }
         }

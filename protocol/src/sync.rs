@@ -58,8 +58,15 @@ pub enum SyncResponse {
     Refused(String),
 }
 
-fn sync_config() -> bincode::config::Configuration<bincode::config::LittleEndian, bincode::config::Fixint, bincode::config::Limit<{ MAX_SYNC_RESPONSE_BYTES }>> {
-    bincode::config::standard().with_little_endian().with_fixed_int_encoding().with_limit::<{ MAX_SYNC_RESPONSE_BYTES }>()
+fn sync_config() -> bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Fixint,
+    bincode::config::Limit<{ MAX_SYNC_RESPONSE_BYTES }>,
+> {
+    bincode::config::standard()
+        .with_little_endian()
+        .with_fixed_int_encoding()
+        .with_limit::<{ MAX_SYNC_RESPONSE_BYTES }>()
 }
 
 impl SyncRequest {

@@ -71,7 +71,11 @@ pub fn check_body(header: &Header, body: &[u8]) -> Result<Record, Defect> {
     match &record {
         Record::OrbitEstimate(e) => {
             range("eccentricity", e.eccentricity, (0.0..1.0).contains(&e.eccentricity))?;
-            range("mean_motion", e.mean_motion_rev_per_day, e.mean_motion_rev_per_day > 0.0 && e.mean_motion_rev_per_day < 20.0)?;
+            range(
+                "mean_motion",
+                e.mean_motion_rev_per_day,
+                e.mean_motion_rev_per_day > 0.0 && e.mean_motion_rev_per_day < 20.0,
+            )?;
             range("inclination", e.inclination_deg, (0.0..=180.0).contains(&e.inclination_deg))?;
             range("ra_of_asc_node", e.ra_of_asc_node_deg, e.ra_of_asc_node_deg.abs() <= 360.0)?;
             range("arg_of_pericenter", e.arg_of_pericenter_deg, e.arg_of_pericenter_deg.abs() <= 360.0)?;
@@ -119,7 +123,8 @@ pub fn check_body(header: &Header, body: &[u8]) -> Result<Record, Defect> {
             text("name", &e.name)?;
             // The carried binding must be the subject's own signed NodeBinding. Its signature
             // is checked when the engine ingests it as an update of its own.
-            let inner: Envelope = codec::decode(&e.binding).map_err(|_| Defect::BadBinding("does not decode as an envelope"))?;
+            let inner: Envelope = codec::decode(&e.binding)
+                .map_err(|_| Defect::BadBinding("does not decode as an envelope"))?;
             if inner.header.header.kind != Kind::NodeBinding {
                 return Err(Defect::BadBinding("carried update is not a node binding"));
             }

@@ -216,7 +216,11 @@ pub fn object_view(state: &State, object: &ObjectId) -> ObjectView {
     let mut bodies_missing = Vec::new();
     for entry in state.object_updates(object).filter(|e| admitted(&e.author())) {
         if let Some(defect) = entry.defect() {
-            defects.push(DefectFlag { update_id: entry.id, agency: entry.author(), reason: defect.to_string() });
+            defects.push(DefectFlag {
+                update_id: entry.id,
+                agency: entry.author(),
+                reason: defect.to_string(),
+            });
         }
         if state.is_forked(&entry.author(), entry.seq()) {
             forks.insert((entry.author(), entry.seq()));
@@ -243,7 +247,9 @@ pub fn object_view(state: &State, object: &ObjectId) -> ObjectView {
     let claims: Vec<MetadataClaim> = newest_claim
         .values()
         .filter_map(|e| match e.record() {
-            Some(Record::ObjectMetadata(m)) => Some(MetadataClaim { agency: e.author(), update_id: e.id, metadata: m.clone() }),
+            Some(Record::ObjectMetadata(m)) => {
+                Some(MetadataClaim { agency: e.author(), update_id: e.id, metadata: m.clone() })
+            }
             _ => None,
         })
         .collect();
@@ -261,15 +267,22 @@ pub fn object_view(state: &State, object: &ObjectId) -> ObjectView {
     let forks = forks
         .into_iter()
         .map(|(agency, seq)| {
-            let update_ids = state
-                .entries()
-                .filter(|e| e.author() == agency && e.seq() == seq)
-                .map(|e| e.id)
-                .collect();
+            let update_ids =
+                state.entries().filter(|e| e.author() == agency && e.seq() == seq).map(|e| e.id).collect();
             ForkProof { agency, seq, update_ids }
         })
         .collect();
-    ObjectView { object: *object, current, shared, claims, consensus, notices, defects, forks, bodies_missing }
+    ObjectView {
+        object: *object,
+        current,
+        shared,
+        claims,
+        consensus,
+        notices,
+        defects,
+        forks,
+        bodies_missing,
+    }
 }
 
 /// Views of every object, maintained incrementally: only objects marked dirty are
@@ -353,7 +366,11 @@ pub fn agency_name(state: &State, agency: &AgencyId) -> Option<String> {
     let membership = state.membership();
     state
         .state_entries()
-        .filter(|e| e.kind() == Kind::Endorse && e.signed.header.subject == Some(*agency) && membership.is_admitted(&e.author()))
+        .filter(|e| {
+            e.kind() == Kind::Endorse
+                && e.signed.header.subject == Some(*agency)
+                && membership.is_admitted(&e.author())
+        })
         .filter_map(|e| match e.record() {
             Some(Record::Endorse(en)) => Some((e.id, en.name.clone())),
             _ => None,

@@ -29,10 +29,16 @@ fn truncated_oversized_trailing_wrong_version_network_and_signature_each_have_th
 
     let mut trailing = bytes.clone();
     trailing.push(0);
-    assert!(matches!(verify_envelope(&trailing, &net.network), Err(Rejection::Decode(DecodeError::TrailingBytes { extra: 1 }))));
+    assert!(matches!(
+        verify_envelope(&trailing, &net.network),
+        Err(Rejection::Decode(DecodeError::TrailingBytes { extra: 1 }))
+    ));
 
     let oversized = vec![0u8; codec::MAX_UPDATE_BYTES + 1];
-    assert!(matches!(verify_envelope(&oversized, &net.network), Err(Rejection::Decode(DecodeError::TooLarge { .. }))));
+    assert!(matches!(
+        verify_envelope(&oversized, &net.network),
+        Err(Rejection::Decode(DecodeError::TooLarge { .. }))
+    ));
 
     let mut wrong_version = e.clone();
     wrong_version.header.header.format_version = 2;
@@ -51,7 +57,10 @@ fn truncated_oversized_trailing_wrong_version_network_and_signature_each_have_th
 
     let mut altered_seq = e.clone();
     altered_seq.header.header.seq += 1;
-    assert!(matches!(verify_envelope(&altered_seq.to_bytes(), &net.network), Err(Rejection::BadSignature { .. })), "every header field is signed");
+    assert!(
+        matches!(verify_envelope(&altered_seq.to_bytes(), &net.network), Err(Rejection::BadSignature { .. })),
+        "every header field is signed"
+    );
 
     let mut huge_seq = e;
     huge_seq.header.header.seq = 1 << 63;

@@ -45,7 +45,8 @@ fn op() -> impl Strategy<Value = Op> {
 /// Signs the ops into envelopes: each author's seqs increase; forks reuse a seq.
 fn build(net: &Net, other_net: &Net, ops: &[Op]) -> Vec<Envelope> {
     let signers: Vec<&protocol::Signer> = net.founders.iter().chain(net.others.iter()).collect();
-    let bindings: Vec<Envelope> = signers.iter().enumerate().map(|(i, s)| binding(s, net, 40 + i as u8)).collect();
+    let bindings: Vec<Envelope> =
+        signers.iter().enumerate().map(|(i, s)| binding(s, net, 40 + i as u8)).collect();
     let mut seq = [100u64; 5];
     let mut out: Vec<Envelope> = Vec::new();
     for op in ops {
@@ -56,12 +57,22 @@ fn build(net: &Net, other_net: &Net, ops: &[Op]) -> Vec<Envelope> {
         match op {
             Op::Estimate { author, object, epoch_min, variant } => {
                 let epoch = now().plus_micros(epoch_min * 60_000_000);
-                out.push(sign(signers[*author], net, next(*author), &Record::OrbitEstimate(estimate(*object, epoch, *variant))));
+                out.push(sign(
+                    signers[*author],
+                    net,
+                    next(*author),
+                    &Record::OrbitEstimate(estimate(*object, epoch, *variant)),
+                ));
             }
             Op::Fork { author, object, variant } => {
                 let s = next(*author);
                 for v in [*variant, variant + 1000] {
-                    out.push(sign(signers[*author], net, s, &Record::OrbitEstimate(estimate(*object, now(), v))));
+                    out.push(sign(
+                        signers[*author],
+                        net,
+                        s,
+                        &Record::OrbitEstimate(estimate(*object, now(), v)),
+                    ));
                 }
             }
             Op::Retract { author, target } => {
@@ -71,9 +82,17 @@ fn build(net: &Net, other_net: &Net, ops: &[Op]) -> Vec<Envelope> {
                 }
             }
             Op::Endorse { author, subject } => {
-                out.push(endorse(signers[*author], net, next(*author), signers[*subject], &bindings[*subject]));
+                out.push(endorse(
+                    signers[*author],
+                    net,
+                    next(*author),
+                    signers[*subject],
+                    &bindings[*subject],
+                ));
             }
-            Op::Suspend { author, subject } => out.push(suspend(signers[*author], net, next(*author), signers[*subject])),
+            Op::Suspend { author, subject } => {
+                out.push(suspend(signers[*author], net, next(*author), signers[*subject]))
+            }
             Op::Defective { author, object } => {
                 let mut e = estimate(*object, now(), 7);
                 e.eccentricity = f64::NAN;
@@ -84,12 +103,22 @@ fn build(net: &Net, other_net: &Net, ops: &[Op]) -> Vec<Envelope> {
                 out.push(sign(signers[*author], net, next(*author), &Record::ObjectMetadata(m)));
             }
             Op::Forged { author, object } => {
-                let mut e = sign(signers[*author], net, next(*author), &Record::OrbitEstimate(estimate(*object, now(), 9)));
+                let mut e = sign(
+                    signers[*author],
+                    net,
+                    next(*author),
+                    &Record::OrbitEstimate(estimate(*object, now(), 9)),
+                );
                 e.header.signature[5] ^= 0x40;
                 out.push(e);
             }
             Op::WrongNetwork { author, object } => {
-                out.push(sign(signers[*author], other_net, next(*author), &Record::OrbitEstimate(estimate(*object, now(), 9))));
+                out.push(sign(
+                    signers[*author],
+                    other_net,
+                    next(*author),
+                    &Record::OrbitEstimate(estimate(*object, now(), 9)),
+                ));
             }
         }
     }
@@ -99,9 +128,15 @@ fn build(net: &Net, other_net: &Net, ops: &[Op]) -> Vec<Envelope> {
 /// Delivers one envelope either whole (gossip) or as its header alone (a sync fetch).
 fn deliver_one(engine: &mut Engine, envelope: &Envelope, header_only: bool) {
     if header_only {
-        engine.handle(now(), Input::Headers { from: Some(Peer("p".into())), headers: vec![envelope.header.clone()] });
+        engine.handle(
+            now(),
+            Input::Headers { from: Some(Peer("p".into())), headers: vec![envelope.header.clone()] },
+        );
     } else {
-        engine.handle(now(), Input::Gossip { from: Peer("p".into()), message_id: vec![], bytes: envelope.to_bytes() });
+        engine.handle(
+            now(),
+            Input::Gossip { from: Peer("p".into()), message_id: vec![], bytes: envelope.to_bytes() },
+        );
     }
 }
 

@@ -34,7 +34,13 @@ fn the_same_endorser_twice_counts_once_and_non_members_count_for_nothing() {
     let (applicant, outsider) = (&net.others[0], &net.others[1]);
     let b = binding(applicant, &net, 50);
     let mut e = engine(&net);
-    deliver(&mut e, &[endorse(&net.founders[0], &net, 10, applicant, &b), endorse(&net.founders[0], &net, 11, applicant, &b)]);
+    deliver(
+        &mut e,
+        &[
+            endorse(&net.founders[0], &net, 10, applicant, &b),
+            endorse(&net.founders[0], &net, 11, applicant, &b),
+        ],
+    );
     assert!(!admitted(&e, applicant));
     deliver(&mut e, &[endorse(outsider, &net, 10, applicant, &b)]);
     assert!(!admitted(&e, applicant), "an endorsement by a non-member counts for nothing");
@@ -125,11 +131,19 @@ fn updates_from_a_not_yet_member_are_held_and_accepted_when_admitted_in_either_o
     let applicant = &net.others[0];
     let b = binding(applicant, &net, 50);
     let data = sign(applicant, &net, 20, &Record::OrbitEstimate(estimate(25544, now(), 3)));
-    let endorsements = [endorse(&net.founders[0], &net, 10, applicant, &b), endorse(&net.founders[1], &net, 10, applicant, &b)];
+    let endorsements = [
+        endorse(&net.founders[0], &net, 10, applicant, &b),
+        endorse(&net.founders[1], &net, 10, applicant, &b),
+    ];
 
     let mut data_first = engine(&net);
     let effects = deliver(&mut data_first, std::slice::from_ref(&data));
-    assert!(effects.iter().any(|e| matches!(e, Effect::GossipVerdict { verdict: protocol::engine::Verdict::Ignore, .. })), "held, not forwarded, not penalised");
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::GossipVerdict { verdict: protocol::engine::Verdict::Ignore, .. })),
+        "held, not forwarded, not penalised"
+    );
     assert!(!effects.iter().any(|e| matches!(e, Effect::Penalise { .. })));
     assert!(data_first.state().contains(&data.id()) && !data_first.state().in_state(&data.id()));
     deliver(&mut data_first, &endorsements);
@@ -149,7 +163,9 @@ fn an_epoch_too_far_ahead_waits_and_is_accepted_later() {
     let env = sign(&net.founders[0], &net, 10, &Record::OrbitEstimate(estimate(25544, future, 0)));
     let mut e = engine(&net);
     let effects = e.handle(now(), Input::Envelopes { from: None, items: vec![env.to_bytes()] });
-    assert!(effects.iter().any(|x| matches!(x, Effect::Rejected { rejection: Rejection::EpochInFuture { .. }, .. })));
+    assert!(effects
+        .iter()
+        .any(|x| matches!(x, Effect::Rejected { rejection: Rejection::EpochInFuture { .. }, .. })));
     assert!(!e.state().contains(&env.id()), "not yet: not stored, not blacklisted");
     let later = future.plus_micros(-3600 * 1_000_000);
     e.handle(later, Input::Envelopes { from: None, items: vec![env.to_bytes()] });
@@ -160,7 +176,8 @@ fn an_epoch_too_far_ahead_waits_and_is_accepted_later() {
 fn forks_are_seen_whatever_the_order_and_a_third_header_is_not_stored() {
     let net = net(3, 0, 2, 3);
     let f = &net.founders[0];
-    let at_seq: Vec<_> = (0..3).map(|v| sign(f, &net, 10, &Record::OrbitEstimate(estimate(25544, now(), v)))).collect();
+    let at_seq: Vec<_> =
+        (0..3).map(|v| sign(f, &net, 10, &Record::OrbitEstimate(estimate(25544, now(), v)))).collect();
     let other = sign(f, &net, 11, &Record::OrbitEstimate(estimate(20580, now(), 0)));
     let mut ids: Vec<_> = at_seq.iter().map(|e| e.id()).collect();
     ids.sort();
@@ -174,10 +191,17 @@ fn forks_are_seen_whatever_the_order_and_a_third_header_is_not_stored() {
         assert!(e.state().is_forked(&f.agency(), 10));
         assert!(e.state().contains(&ids[0]) && e.state().contains(&ids[1]), "the two smallest ids are kept");
         assert!(!e.state().contains(&ids[2]), "a third data header at that seq is not stored");
-        assert!(e.view(&ObjectId::Norad(25544)).is_none_or(|v| v.current.is_empty()), "both forked updates count in no view");
+        assert!(
+            e.view(&ObjectId::Norad(25544)).is_none_or(|v| v.current.is_empty()),
+            "both forked updates count in no view"
+        );
         let fork_shown = e.view(&ObjectId::Norad(25544)).map(|v| v.forks.len()).unwrap_or(0);
         assert_eq!(fork_shown, 1, "the fork is shown with its proof");
-        assert_eq!(e.view(&ObjectId::Norad(20580)).map(|v| v.current.len()), Some(1), "the author's other updates still count");
+        assert_eq!(
+            e.view(&ObjectId::Norad(20580)).map(|v| v.current.len()),
+            Some(1),
+            "the author's other updates still count"
+        );
         engines.push(e);
     }
     for i in 1..engines.len() {
@@ -190,17 +214,23 @@ fn forks_are_seen_whatever_the_order_and_a_third_header_is_not_stored() {
 fn retraction_frees_the_slot_and_the_next_newest_becomes_current() {
     let net = net(3, 0, 2, 2);
     let f = &net.founders[0];
-    let old = sign(f, &net, 10, &Record::OrbitEstimate(estimate(25544, now().plus_micros(-7_200_000_000), 1)));
-    let mid = sign(f, &net, 11, &Record::OrbitEstimate(estimate(25544, now().plus_micros(-3_600_000_000), 2)));
+    let old =
+        sign(f, &net, 10, &Record::OrbitEstimate(estimate(25544, now().plus_micros(-7_200_000_000), 1)));
+    let mid =
+        sign(f, &net, 11, &Record::OrbitEstimate(estimate(25544, now().plus_micros(-3_600_000_000), 2)));
     let new = sign(f, &net, 12, &Record::OrbitEstimate(estimate(25544, now(), 3)));
     let retract_new = retract(f, &net, 13, new.id());
     let all = [old.clone(), mid.clone(), new.clone(), retract_new.clone()];
 
     let mut e = engine(&net);
     deliver(&mut e, &all[..3]);
-    let current = |e: &mut protocol::engine::Engine| e.view(&ObjectId::Norad(25544)).map(|v| v.current[0].update_id);
+    let current =
+        |e: &mut protocol::engine::Engine| e.view(&ObjectId::Norad(25544)).map(|v| v.current[0].update_id);
     assert_eq!(current(&mut e), Some(new.id()));
-    assert!(e.state().get(&old.id()).is_some_and(|x| x.body.is_none()), "K = 2: the oldest body is compacted");
+    assert!(
+        e.state().get(&old.id()).is_some_and(|x| x.body.is_none()),
+        "K = 2: the oldest body is compacted"
+    );
     deliver(&mut e, &all[3..]);
     assert_eq!(current(&mut e), Some(mid.id()), "the next-newest becomes current");
     // The oldest is live again; its body is wanted and arrives by anti-entropy.
@@ -234,9 +264,19 @@ fn one_agency_with_a_far_future_epoch_or_an_odd_orbit_cannot_capture_the_shared_
     let net = net(3, 0, 2, 3);
     let object = 25544;
     let a = sign(&net.founders[0], &net, 10, &Record::OrbitEstimate(estimate(object, now(), 1)));
-    let b = sign(&net.founders[1], &net, 10, &Record::OrbitEstimate(estimate(object, now().plus_micros(600_000_000), 2)));
+    let b = sign(
+        &net.founders[1],
+        &net,
+        10,
+        &Record::OrbitEstimate(estimate(object, now().plus_micros(600_000_000), 2)),
+    );
     // Far future (within the not-yet bound of one day, but beyond agreement).
-    let far = sign(&net.founders[2], &net, 10, &Record::OrbitEstimate(estimate(object, now().plus_micros(20 * 3_600_000_000), 3)));
+    let far = sign(
+        &net.founders[2],
+        &net,
+        10,
+        &Record::OrbitEstimate(estimate(object, now().plus_micros(20 * 3_600_000_000), 3)),
+    );
     let mut e = engine(&net);
     deliver(&mut e, &[a.clone(), b.clone(), far.clone()]);
     let shared = e.view(&ObjectId::Norad(object)).and_then(|v| v.shared.clone()).expect("a shared orbit");
@@ -251,7 +291,10 @@ fn one_agency_with_a_far_future_epoch_or_an_odd_orbit_cannot_capture_the_shared_
     let shared = e.view(&ObjectId::Norad(object)).and_then(|v| v.shared.clone()).expect("a shared orbit");
     assert_ne!(shared.update_id, odd.id(), "the odd orbit does not win while two others agree");
     let odd_distance = shared.sources.iter().find(|s| s.update_id == odd.id()).and_then(|s| s.distance_m);
-    assert!(odd_distance.is_some_and(|d| d > 1_000_000), "its distance from the shared orbit is shown: {odd_distance:?}");
+    assert!(
+        odd_distance.is_some_and(|d| d > 1_000_000),
+        "its distance from the shared orbit is shown: {odd_distance:?}"
+    );
 }
 
 #[test]
@@ -263,7 +306,10 @@ fn a_nan_filled_body_makes_its_update_defective_with_its_flag_and_no_penalty() {
     let env = sign(&net.founders[0], &net, 10, &Record::OrbitEstimate(bad));
     let mut e = engine(&net);
     let effects = deliver(&mut e, std::slice::from_ref(&env));
-    assert!(!effects.iter().any(|x| matches!(x, Effect::Penalise { .. })), "nobody is penalised for a defective body");
+    assert!(
+        !effects.iter().any(|x| matches!(x, Effect::Penalise { .. })),
+        "nobody is penalised for a defective body"
+    );
     let entry = e.state().get(&env.id()).expect("kept as evidence");
     assert!(entry.defect().is_some());
     let view = e.view(&ObjectId::Norad(25544)).expect("the flag is shown");
@@ -290,7 +336,12 @@ fn metadata_consensus_is_the_value_most_agencies_claim() {
 #[test]
 fn a_signing_engine_takes_seq_above_everything_reserved_or_seen() {
     let net = net(2, 0, 2, 3);
-    let mut e = protocol::engine::Engine::new(net.genesis.clone(), Default::default(), Some(common::signer(1)), [1; 32]);
+    let mut e = protocol::engine::Engine::new(
+        net.genesis.clone(),
+        Default::default(),
+        Some(common::signer(1)),
+        [1; 32],
+    );
     let record = Record::OrbitEstimate(estimate(25544, now(), 1));
     let first = e.handle(now(), Input::Submit { records: vec![record.clone(), record.clone()] });
     let ids: Vec<_> = first

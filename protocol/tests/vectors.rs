@@ -28,8 +28,10 @@ fn fixed_records(net: &Net) -> Vec<(&'static str, Record)> {
     for (i, v) in lower.iter_mut().enumerate() {
         *v = if [0, 2, 5, 9, 14, 20].contains(&i) { 1e-3 * (i as f64 + 1.0) } else { 1e-6 };
     }
-    with_covariance.covariance = Some(Box::new(Covariance { frame: CovarianceFrame::Rtn, lower_triangle: lower }));
-    with_covariance.quality = Some(Quality { rms_km: Some(0.05), n_observations: Some(42), span_days: Some(2.5) });
+    with_covariance.covariance =
+        Some(Box::new(Covariance { frame: CovarianceFrame::Rtn, lower_triangle: lower }));
+    with_covariance.quality =
+        Some(Quality { rms_km: Some(0.05), n_observations: Some(42), span_days: Some(2.5) });
     let applicant = &net.others[0];
     vec![
         ("orbit_estimate", Record::OrbitEstimate(estimate(25544, Epoch::from_civil(2023, 3, 31, 0), 0))),
@@ -54,8 +56,17 @@ fn fixed_records(net: &Net) -> Vec<(&'static str, Record)> {
                 binding: binding(applicant, net, 50).to_bytes(),
             }),
         ),
-        ("suspend", Record::Suspend(protocol::records::Suspend { subject: applicant.agency(), reason: "test".into() })),
-        ("retract", Record::Retract(Retract { target: UpdateId([0x11; 32]), reason: "wrong element set".into() })),
+        (
+            "suspend",
+            Record::Suspend(protocol::records::Suspend {
+                subject: applicant.agency(),
+                reason: "test".into(),
+            }),
+        ),
+        (
+            "retract",
+            Record::Retract(Retract { target: UpdateId([0x11; 32]), reason: "wrong element set".into() }),
+        ),
     ]
 }
 
@@ -102,7 +113,12 @@ fn golden_vectors_match_the_committed_files() {
         std::fs::write(&path, &generated).unwrap();
     }
     let committed = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(committed, generated, "the canonical encoding or signing changed: bytes differ from {}", path.display());
+    assert_eq!(
+        committed,
+        generated,
+        "the canonical encoding or signing changed: bytes differ from {}",
+        path.display()
+    );
 }
 
 #[test]
@@ -111,7 +127,8 @@ fn golden_vectors_verify_and_decode() {
     let v = vector_json();
     for u in v["updates"].as_array().unwrap() {
         let bytes = hex::decode(u["envelope_hex"].as_str().unwrap()).unwrap();
-        let (header, body) = protocol::envelope::verify_envelope(&bytes, &net.network).expect("vector verifies");
+        let (header, body) =
+            protocol::envelope::verify_envelope(&bytes, &net.network).expect("vector verifies");
         assert_eq!(header.id.to_hex(), u["update_id"].as_str().unwrap());
         let record: Record = codec::decode(&body).unwrap();
         assert_eq!(record.kind().as_str(), u["name"].as_str().unwrap().trim_end_matches("_covariance"));
@@ -140,5 +157,9 @@ fn sgp4_floats_used_by_views_are_pinned_bit_for_bit() {
     if std::env::var_os("UPDATE_VECTORS").is_some() || !expected_path.exists() {
         std::fs::write(&expected_path, &generated).unwrap();
     }
-    assert_eq!(std::fs::read_to_string(&expected_path).unwrap(), generated, "SGP4 results changed bits: views would diverge across builds");
+    assert_eq!(
+        std::fs::read_to_string(&expected_path).unwrap(),
+        generated,
+        "SGP4 results changed bits: views would diverge across builds"
+    );
 }

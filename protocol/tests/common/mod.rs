@@ -6,7 +6,9 @@ use protocol::engine::{Effect, Engine, EngineConfig, Input, Peer};
 use protocol::envelope::{Envelope, Signer};
 use protocol::genesis::{Founder, Genesis};
 use protocol::ids::{NetworkId, ObjectId, UpdateId};
-use protocol::records::{Endorse, NodeBinding, ObjectMetadata, ObjectType, OrbitEstimate, Record, Retract, Suspend};
+use protocol::records::{
+    Endorse, NodeBinding, ObjectMetadata, ObjectType, OrbitEstimate, Record, Retract, Suspend,
+};
 use protocol::time::Epoch;
 
 /// The fixed "now" of the tests: 2023-03-31T00:00Z, near the catalogue epochs.
@@ -105,7 +107,13 @@ pub fn binding(signer: &Signer, net: &Net, peer: u8) -> Envelope {
     sign(signer, net, 1, &Record::NodeBinding(NodeBinding { peer_ids: vec![peer_id_bytes(peer)] }))
 }
 
-pub fn endorse(endorser: &Signer, net: &Net, seq: u64, applicant: &Signer, applicant_binding: &Envelope) -> Envelope {
+pub fn endorse(
+    endorser: &Signer,
+    net: &Net,
+    seq: u64,
+    applicant: &Signer,
+    applicant_binding: &Envelope,
+) -> Envelope {
     sign(
         endorser,
         net,
