@@ -1,6 +1,8 @@
 //! Bad input never panics and each kind is rejected with its own error: truncated,
 //! oversized, trailing bytes, wrong version, wrong network, bad signature, garbage.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
 mod common;
 
 use common::*;

@@ -4,6 +4,8 @@
 //! later by the real sync messages gives identical views and identical digests. Compaction
 //! happens at every step (it is immediate), so "compaction at any point" is covered.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
 mod common;
 
 use common::*;

@@ -1,6 +1,8 @@
 //! The merge rules of DESIGN.md §4, one behaviour at a time: membership, forks, retraction,
 //! the shared orbit, and "not yet" updates that are accepted once their condition holds.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
 mod common;
 
 use common::*;
@@ -87,7 +89,7 @@ fn suspension_needs_a_strict_majority_of_founders_and_takes_dependants_and_their
     );
     assert!(admitted(&e, x) && admitted(&e, y));
     let y_estimate = sign(y, &net, 20, &Record::OrbitEstimate(estimate(25544, now(), 1)));
-    deliver(&mut e, &[y_estimate.clone()]);
+    deliver(&mut e, std::slice::from_ref(&y_estimate));
     assert!(e.view(&ObjectId::Norad(25544)).is_some_and(|v| v.current.len() == 1));
     let digest_with_y = e.state().header_digest();
 

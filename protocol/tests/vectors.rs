@@ -5,6 +5,8 @@
 //!
 //! Also pinned bit for bit: SGP4 floats that views depend on, computed with pure-Rust maths.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
 mod common;
 
 use std::path::PathBuf;
