@@ -1,4 +1,8 @@
 //! The `commons` command line: one module per group of subcommands.
 
+pub mod catalogue;
 pub mod convert;
+pub mod members;
+pub mod node;
 pub mod propagate;
+pub mod table;

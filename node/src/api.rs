@@ -1,0 +1,290 @@
+//! The local HTTP/JSON API (axum, loopback only): the one interface the CLI uses. Reads are
+//! open to local processes; every write needs the bearer token from the data directory.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use protocol::ids::{AgencyId, ObjectId};
+use protocol::records::OrbitEstimate;
+use serde::{Deserialize, Serialize};
+
+use crate::core::{Command, CoreHandle, JoinRequest, NodeInfo};
+use crate::orbit::ElementSet;
+
+/// Element sets per submit request: the CLI sends large files in batches of this many, each
+/// acknowledged once durable.
+pub const SUBMIT_BATCH: usize = 2000;
+
+#[derive(Clone)]
+struct AppState {
+    core: CoreHandle,
+    token: Arc<String>,
+    info: Arc<NodeInfo>,
+}
+
+/// An element set on the wire.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WireElementSet {
+    pub estimate: OrbitEstimate,
+    pub name: Option<String>,
+    pub cospar_id: Option<String>,
+}
+
+impl From<WireElementSet> for ElementSet {
+    fn from(w: WireElementSet) -> Self {
+        ElementSet { estimate: w.estimate, name: w.name, cospar_id: w.cospar_id }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubmitRequest {
+    pub sets: Vec<WireElementSet>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SuspendRequest {
+    pub agency: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BindNodeRequest {
+    pub peer_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JoinRequestRequest {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SearchQuery {
+    pub name: Option<String>,
+    pub cospar: Option<String>,
+    #[serde(rename = "type")]
+    pub object_type: Option<String>,
+    pub owner: Option<String>,
+    pub regime: Option<String>,
+    pub agency: Option<String>,
+}
+
+/// An API error: a status and a message that says what to do.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        ApiError(StatusCode::SERVICE_UNAVAILABLE, format!("{e:#}"))
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Constant-time comparison: the token is a secret.
+    let expected = state.token.as_bytes();
+    let ok = given.len() == expected.len() && given.bytes().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            format!("bad or missing API token: writes need the token in {}/api.token", state.info.data_dir),
+        ))
+    }
+}
+
+fn parse_object(text: &str) -> Result<ObjectId, ApiError> {
+    text.parse().map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("{e}")))
+}
+
+fn parse_agency(text: &str) -> Result<AgencyId, ApiError> {
+    text.parse().map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("{e}")))
+}
+
+/// The router, for the server and for in-process tests.
+pub fn router(
+    core: CoreHandle,
+    token: String,
+    info: NodeInfo,
+    max_request_bytes: usize,
+) -> Router {
+    let state = AppState { core, token: Arc::new(token), info: Arc::new(info) };
+    Router::new()
+        .route("/v1/status", get(status))
+        .route("/v1/objects/{id}", get(object))
+        .route("/v1/objects/{id}/history", get(history))
+        .route("/v1/catalogue", get(catalogue))
+        .route("/v1/search", get(search))
+        .route("/v1/members", get(members))
+        .route("/v1/submit", post(submit))
+        .route("/v1/join-request", post(join_request))
+        .route("/v1/endorse", post(endorse))
+        .route("/v1/suspend", post(suspend))
+        .route("/v1/bind-node", post(bind_node))
+        .layer(DefaultBodyLimit::max(max_request_bytes))
+        .with_state(state)
+}
+
+/// Serves the API until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}
+
+async fn status(State(s): State<AppState>) -> ApiResult<serde_json::Value> {
+    let core = s.core.ask(|reply| Command::Status { reply }).await?;
+    Ok(Json(serde_json::json!({
+        "node": { "peer_id": s.info.peer_id, "data_dir": s.info.data_dir, "relay": s.info.relay },
+        "core": core,
+    })))
+}
+
+async fn object(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<crate::core::ObjectReport> {
+    let object = parse_object(&id)?;
+    match s.core.ask(|reply| Command::Object { object, reply }).await? {
+        Some(report) => Ok(Json(report)),
+        None => Err(ApiError(StatusCode::NOT_FOUND, format!("unknown object {object}: no member has published anything about it"))),
+    }
+}
+
+async fn history(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Vec<crate::core::HistoryEntry>> {
+    let object = parse_object(&id)?;
+    let entries = s.core.ask(|reply| Command::History { object, reply }).await?;
+    if entries.is_empty() {
+        return Err(ApiError(StatusCode::NOT_FOUND, format!("unknown object {object}: no update names it")));
+    }
+    Ok(Json(entries))
+}
+
+#[derive(Debug, Deserialize)]
+struct CatalogueQuery {
+    agency: Option<String>,
+}
+
+async fn catalogue(State(s): State<AppState>, Query(q): Query<CatalogueQuery>) -> ApiResult<Vec<crate::core::CatalogueEntry>> {
+    let agency = q.agency.as_deref().map(parse_agency).transpose()?;
+    Ok(Json(s.core.ask(|reply| Command::Catalogue { agency, reply }).await?))
+}
+
+/// Orbit regime by perigee and apogee altitude (km): LEO (apogee ≤ 2 000), GEO (both within
+/// 500 km of 35 786, near-circular), HEO (eccentricity ≥ 0.25), MEO (the rest).
+pub fn regime(estimate: &OrbitEstimate) -> &'static str {
+    const MU_KM3_S2: f64 = 398_600.8; // WGS72
+    const RE_KM: f64 = 6378.135;
+    let n_rad_s = estimate.mean_motion_rev_per_day * 2.0 * std::f64::consts::PI / 86_400.0;
+    let a_km = (MU_KM3_S2 / (n_rad_s * n_rad_s)).cbrt();
+    let perigee = a_km * (1.0 - estimate.eccentricity) - RE_KM;
+    let apogee = a_km * (1.0 + estimate.eccentricity) - RE_KM;
+    if apogee <= 2000.0 {
+        "LEO"
+    } else if estimate.eccentricity >= 0.25 {
+        "HEO"
+    } else if (35_286.0..=36_286.0).contains(&perigee) && (35_286.0..=36_286.0).contains(&apogee) {
+        "GEO"
+    } else {
+        "MEO"
+    }
+}
+
+async fn search(State(s): State<AppState>, Query(q): Query<SearchQuery>) -> ApiResult<Vec<crate::core::CatalogueEntry>> {
+    let agency = q.agency.as_deref().map(parse_agency).transpose()?;
+    let all = s.core.ask(|reply| Command::Catalogue { agency, reply }).await?;
+    let contains = |field: &Option<String>, needle: &Option<String>| match needle {
+        None => true,
+        Some(n) => field.as_deref().is_some_and(|f| f.to_lowercase().contains(&n.to_lowercase())),
+    };
+    if let Some(r) = &q.regime {
+        if !["LEO", "MEO", "GEO", "HEO"].contains(&r.to_uppercase().as_str()) {
+            return Err(ApiError(StatusCode::BAD_REQUEST, format!("unknown regime {r:?}: use LEO, MEO, GEO or HEO")));
+        }
+    }
+    let found = all
+        .into_iter()
+        .filter(|e| contains(&e.name, &q.name) && contains(&e.cospar_id, &q.cospar) && contains(&e.owner, &q.owner))
+        .filter(|e| match &q.object_type {
+            None => true,
+            Some(t) => e.object_type.is_some_and(|ot| {
+                serde_json::to_value(ot).ok().and_then(|v| v.as_str().map(str::to_owned)).is_some_and(|v| v.eq_ignore_ascii_case(t))
+            }),
+        })
+        .filter(|e| q.regime.as_ref().is_none_or(|r| regime(&e.estimate).eq_ignore_ascii_case(r)))
+        .collect();
+    Ok(Json(found))
+}
+
+async fn members(State(s): State<AppState>) -> ApiResult<crate::core::MembersReport> {
+    Ok(Json(s.core.ask(|reply| Command::Members { reply }).await?))
+}
+
+async fn submit(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<SubmitRequest>) -> ApiResult<crate::core::SubmitSummary> {
+    authorise(&s, &headers)?;
+    if req.sets.len() > SUBMIT_BATCH {
+        return Err(ApiError(StatusCode::PAYLOAD_TOO_LARGE, format!("at most {SUBMIT_BATCH} element sets per request")));
+    }
+    let sets = req.sets.into_iter().map(ElementSet::from).collect();
+    match s.core.ask(|reply| Command::SubmitElementSets { sets, reply }).await? {
+        Ok(summary) => Ok(Json(summary)),
+        Err(why) => Err(ApiError(StatusCode::CONFLICT, why)),
+    }
+}
+
+async fn join_request(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<JoinRequestRequest>) -> ApiResult<JoinRequest> {
+    authorise(&s, &headers)?;
+    let name = req.name;
+    match s.core.ask(|reply| Command::JoinRequest { name, reply }).await? {
+        Ok(r) => Ok(Json(r)),
+        Err(why) => Err(ApiError(StatusCode::CONFLICT, why)),
+    }
+}
+
+fn update_answer(result: Result<protocol::ids::UpdateId, String>) -> ApiResult<serde_json::Value> {
+    match result {
+        Ok(id) => Ok(Json(serde_json::json!({ "update_id": id }))),
+        Err(why) => Err(ApiError(StatusCode::CONFLICT, why)),
+    }
+}
+
+async fn endorse(State(s): State<AppState>, headers: HeaderMap, Json(request): Json<JoinRequest>) -> ApiResult<serde_json::Value> {
+    authorise(&s, &headers)?;
+    update_answer(s.core.ask(|reply| Command::Endorse { request, reply }).await?)
+}
+
+async fn suspend(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<SuspendRequest>) -> ApiResult<serde_json::Value> {
+    authorise(&s, &headers)?;
+    let agency = parse_agency(&req.agency)?;
+    let reason = req.reason;
+    update_answer(s.core.ask(|reply| Command::Suspend { agency, reason, reply }).await?)
+}
+
+async fn bind_node(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<BindNodeRequest>) -> ApiResult<serde_json::Value> {
+    authorise(&s, &headers)?;
+    let peer: libp2p::PeerId =
+        req.peer_id.parse().map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid peer id {:?}: {e}", req.peer_id)))?;
+    let peer_id = peer.to_bytes();
+    update_answer(s.core.ask(|reply| Command::BindNode { peer_id, reply }).await?)
+}
+
+/// The address the API is served on, as the CLI finds it.
+pub fn write_addr_file(path: &std::path::Path, addr: SocketAddr) -> std::io::Result<()> {
+    std::fs::write(path, format!("{addr}\n"))
+}

@@ -1,0 +1,692 @@
+//! The engine task: the one owner of the protocol [`Engine`] and the [`Store`].
+//!
+//! It runs on its own thread (the engine is CPU-bound: signing, verification, SGP4 for
+//! views) and is reached through a cloneable [`CoreHandle`] that sends typed [`Command`]s
+//! over a bounded channel, each with a `oneshot` for its answer. It carries out the engine's
+//! effects in order: a `Persist` is applied and flushed before anything after it, so nothing
+//! is acknowledged or published before it is on disk.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use protocol::engine::{Effect, Engine, EngineConfig, Input, Peer, StoreOp};
+use protocol::envelope::{Envelope, Kind};
+use protocol::error::Rejection;
+use protocol::genesis::Genesis;
+use protocol::ids::{AgencyId, ObjectId, UpdateId};
+use protocol::records::{Endorse, NodeBinding, ObjectMetadata, Record, Suspend};
+use protocol::sync::{SyncRequest, SyncResponse};
+use protocol::time::Epoch;
+use protocol::views::{agency_name, ObjectView};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::orbit::ElementSet;
+use crate::store::Store;
+
+/// Commands queued for the engine task at most; senders wait when it is full (back-pressure
+/// on the API and the network, never unbounded memory).
+pub const COMMAND_QUEUE: usize = 1024;
+/// Seconds between writes of changed derived views to the store.
+pub const VIEW_PERSIST_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Things the engine task is asked to do.
+#[derive(Debug)]
+pub enum Command {
+    SubmitElementSets { sets: Vec<ElementSet>, reply: oneshot::Sender<Result<SubmitSummary, String>> },
+    SubmitRecords { records: Vec<Record>, reply: oneshot::Sender<Vec<Result<UpdateId, String>>> },
+    ImportEnvelopes { items: Vec<Vec<u8>>, reply: oneshot::Sender<usize> },
+    Status { reply: oneshot::Sender<CoreStatus> },
+    Object { object: ObjectId, reply: oneshot::Sender<Option<ObjectReport>> },
+    History { object: ObjectId, reply: oneshot::Sender<Vec<HistoryEntry>> },
+    Catalogue { agency: Option<AgencyId>, reply: oneshot::Sender<Vec<CatalogueEntry>> },
+    Members { reply: oneshot::Sender<MembersReport> },
+    JoinRequest { name: String, reply: oneshot::Sender<Result<JoinRequest, String>> },
+    Endorse { request: JoinRequest, reply: oneshot::Sender<Result<UpdateId, String>> },
+    Suspend { agency: AgencyId, reason: String, reply: oneshot::Sender<Result<UpdateId, String>> },
+    BindNode { peer_id: Vec<u8>, reply: oneshot::Sender<Result<UpdateId, String>> },
+    /// From the network: a gossip message, a sync request to answer, a sync answer.
+    Network(NetworkInput),
+    Shutdown { reply: oneshot::Sender<()> },
+}
+
+/// Inputs that the network module feeds to the engine.
+#[derive(Debug)]
+pub enum NetworkInput {
+    Gossip { from: Peer, message_id: Vec<u8>, bytes: Vec<u8> },
+    SyncStart { peer: Peer },
+    SyncRequest { request: SyncRequest, reply: oneshot::Sender<SyncResponse> },
+    SyncResponse { peer: Peer, response: SyncResponse },
+    SyncFailed { peer: Peer, reason: String },
+}
+
+/// Effects the network module carries out for the engine.
+#[derive(Debug)]
+pub enum NetworkOutput {
+    Publish(Vec<u8>),
+    Verdict { from: Peer, message_id: Vec<u8>, verdict: protocol::engine::Verdict },
+    Penalise { peer: Peer, reason: String },
+    SendSync { peer: Peer, request: SyncRequest },
+    SyncFinished { peer: Peer, report: protocol::engine::SyncReport },
+    MembershipChanged,
+}
+
+/// Bound on queued network outputs; when full, publishes are dropped (anti-entropy delivers).
+pub const NETWORK_OUTPUT_QUEUE: usize = 4096;
+
+/// What `submit` reports.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SubmitSummary {
+    /// Became this agency's current estimate of the object.
+    pub accepted: usize,
+    /// Stored, but this agency already has a newer estimate of the object.
+    pub superseded: usize,
+    /// Identical to this agency's current estimate: nothing signed.
+    pub unchanged: usize,
+    pub metadata_updates: usize,
+    pub rejected: Vec<SubmitRejection>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubmitRejection {
+    pub object: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CoreStatus {
+    pub network_name: String,
+    pub network_id: String,
+    pub agency: Option<AgencyId>,
+    pub agency_name: Option<String>,
+    pub signing: bool,
+    pub may_sign: bool,
+    pub headers: usize,
+    pub objects: usize,
+    pub held_aside: usize,
+    pub members: usize,
+    pub header_digest: String,
+    pub body_digest: String,
+    pub missing_bodies: usize,
+    pub defective: u64,
+    pub rejected: BTreeMap<String, u64>,
+    pub started_at: String,
+    pub uptime_s: u64,
+}
+
+/// `object ID`: the view, with agency names.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ObjectReport {
+    pub view: serde_json::Value,
+    pub agency_names: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub update_id: UpdateId,
+    pub author: AgencyId,
+    pub author_name: Option<String>,
+    pub seq: u64,
+    pub kind: Kind,
+    pub epoch: Option<Epoch>,
+    pub signed_at: Epoch,
+    pub in_state: bool,
+    pub live: bool,
+    pub body_held: bool,
+    pub forked: bool,
+    pub retracted: bool,
+    pub defect: Option<String>,
+}
+
+/// One object of the catalogue as exported or searched.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CatalogueEntry {
+    pub object: ObjectId,
+    pub agency: AgencyId,
+    pub update_id: UpdateId,
+    pub estimate: protocol::records::OrbitEstimate,
+    pub name: Option<String>,
+    pub cospar_id: Option<String>,
+    pub object_type: Option<protocol::records::ObjectType>,
+    pub owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemberEntry {
+    pub agency: AgencyId,
+    pub name: Option<String>,
+    pub founder: bool,
+    pub endorsed_by: Vec<AgencyId>,
+    pub nodes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MembersReport {
+    pub endorsement_threshold: u32,
+    pub members: Vec<MemberEntry>,
+    pub suspended: Vec<AgencyId>,
+}
+
+/// The file an applicant hands to members: its name and its signed binding.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JoinRequest {
+    pub name: String,
+    pub agency: AgencyId,
+    pub network_id: String,
+    /// The applicant's signed `NodeBinding` envelope, hex.
+    pub binding_hex: String,
+}
+
+/// Cloneable access to the engine task.
+#[derive(Debug, Clone)]
+pub struct CoreHandle {
+    tx: mpsc::Sender<Command>,
+}
+
+impl CoreHandle {
+    /// Sends a command and waits for its answer.
+    pub async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(make(reply)).await.map_err(|_| anyhow::anyhow!("the engine task has stopped"))?;
+        rx.await.map_err(|_| anyhow::anyhow!("the engine task dropped the request"))
+    }
+    /// Sends a command without waiting for room (for the network: a full queue drops).
+    pub fn try_send(&self, command: Command) -> bool {
+        self.tx.try_send(command).is_ok()
+    }
+    pub async fn send(&self, command: Command) -> Result<()> {
+        self.tx.send(command).await.map_err(|_| anyhow::anyhow!("the engine task has stopped"))
+    }
+}
+
+pub fn now_epoch() -> Epoch {
+    let micros = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
+    Epoch(micros)
+}
+
+/// Settings of the engine task.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    pub engine: EngineConfig,
+}
+
+/// Starts the engine task: restores the engine from the store and runs until shutdown.
+/// Returns the handle and the receiver of network outputs.
+pub fn spawn(
+    genesis: Genesis,
+    store: Store,
+    signer: Option<protocol::Signer>,
+    config: CoreConfig,
+) -> Result<(CoreHandle, mpsc::Receiver<NetworkOutput>, std::thread::JoinHandle<()>)> {
+    let t = Instant::now();
+    let stored = store.load_all().context("reading the store")?;
+    let n_stored = stored.len();
+    let reserved = store.reserved_seq()?;
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
+    let engine = Engine::restore(genesis, config.engine, signer, seed, stored, reserved);
+    tracing::info!(updates = n_stored, elapsed_ms = t.elapsed().as_millis() as u64, "engine restored from the store");
+    let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+    let (net_tx, net_rx) = mpsc::channel(NETWORK_OUTPUT_QUEUE);
+    let mut core = Core {
+        engine,
+        store,
+        net: net_tx,
+        started: now_epoch(),
+        started_instant: Instant::now(),
+        dirty_views: BTreeSet::new(),
+        last_view_persist: Instant::now(),
+    };
+    core.check_stored_views()?;
+    let thread = std::thread::Builder::new()
+        .name("engine".into())
+        .spawn(move || core.run(rx))
+        .context("starting the engine thread")?;
+    Ok((CoreHandle { tx }, net_rx, thread))
+}
+
+struct Core {
+    engine: Engine,
+    store: Store,
+    net: mpsc::Sender<NetworkOutput>,
+    started: Epoch,
+    started_instant: Instant,
+    dirty_views: BTreeSet<ObjectId>,
+    last_view_persist: Instant,
+}
+
+impl Core {
+    /// Derived views in the store are rebuilt from the updates when missing or stale.
+    fn check_stored_views(&mut self) -> Result<()> {
+        let digest = self.engine.state().header_digest();
+        if self.store.views_digest()? != Some(digest) || self.store.n_views() == 0 && self.engine.state().n_headers() > 0 {
+            tracing::info!("stored views are missing or stale: rebuilding them from the updates");
+            self.store.clear_views()?;
+            self.dirty_views.extend(self.engine.state().objects().copied());
+        }
+        Ok(())
+    }
+
+    fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        loop {
+            let command = match rx.try_recv() {
+                Ok(c) => Some(c),
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    self.persist_views_if_due(false);
+                    // Wait for the next command, waking to persist views.
+                    let deadline = VIEW_PERSIST_INTERVAL;
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build();
+                    match runtime {
+                        Ok(rt) => rt.block_on(async { tokio::time::timeout(deadline, rx.recv()).await.ok().flatten() }),
+                        Err(_) => rx.blocking_recv(),
+                    }
+                }
+                Err(mpsc::error::TryRecvError::Disconnected) => None,
+            };
+            let Some(command) = command else {
+                if rx.is_closed() && rx.is_empty() {
+                    self.persist_views_if_due(true);
+                    return;
+                }
+                continue;
+            };
+            if let Command::Shutdown { reply } = command {
+                self.persist_views_if_due(true);
+                if let Err(e) = self.store.flush() {
+                    tracing::error!(error = %e, "flushing the store at shutdown failed");
+                }
+                let _ = reply.send(());
+                return;
+            }
+            self.handle(command);
+        }
+    }
+
+    fn persist_views_if_due(&mut self, force: bool) {
+        if self.dirty_views.is_empty() || (!force && self.last_view_persist.elapsed() < VIEW_PERSIST_INTERVAL) {
+            return;
+        }
+        self.last_view_persist = Instant::now();
+        let objects: Vec<ObjectId> = std::mem::take(&mut self.dirty_views).into_iter().collect();
+        let mut rows = Vec::with_capacity(objects.len());
+        for object in objects {
+            let json = self.engine.view(&object).and_then(|v| serde_json::to_vec(v).ok());
+            rows.push((object, json));
+        }
+        let digest = self.engine.state().header_digest();
+        if let Err(e) = self.store.put_views(&rows, &digest) {
+            tracing::warn!(error = %e, "writing derived views failed; they are rebuilt at the next start");
+        }
+    }
+
+    /// Feeds the engine and carries out its effects. Returns the results of a submission.
+    fn run_engine(&mut self, input: Input) -> Option<Vec<Result<UpdateId, Rejection>>> {
+        let effects = self.engine.handle(now_epoch(), input);
+        let mut submitted = None;
+        for effect in effects {
+            match effect {
+                Effect::Persist(ops) => {
+                    if let Err(e) = self.store.apply(&ops) {
+                        // Nothing after this point may be acknowledged: stop rather than lie.
+                        tracing::error!(error = %e, "the store refused a write; stopping");
+                        std::process::exit(70);
+                    }
+                    for op in &ops {
+                        if let StoreOp::PutHeader { signed, .. } = op {
+                            if let Some(object) = signed.header.object {
+                                self.dirty_views.insert(object);
+                            }
+                        }
+                    }
+                }
+                Effect::Publish(bytes) => self.to_network(NetworkOutput::Publish(bytes)),
+                Effect::GossipVerdict { from, message_id, verdict } => {
+                    self.to_network(NetworkOutput::Verdict { from, message_id, verdict })
+                }
+                Effect::Submitted(results) => submitted = Some(results),
+                Effect::Rejected { from, id, rejection } => {
+                    tracing::debug!(peer = ?from.map(|p| p.0), id = ?id, reason = %rejection, kind = ?rejection.kind(), "update rejected");
+                }
+                Effect::Penalise { peer, reason } => {
+                    tracing::info!(peer = %peer, %reason, "peer sent invalid data");
+                    self.to_network(NetworkOutput::Penalise { peer, reason });
+                }
+                Effect::ViewsChanged(objects) => self.dirty_views.extend(objects),
+                Effect::MembershipChanged => self.to_network(NetworkOutput::MembershipChanged),
+                Effect::SendSync { peer, request } => self.to_network(NetworkOutput::SendSync { peer, request }),
+                Effect::SyncFinished { peer, report } => self.to_network(NetworkOutput::SyncFinished { peer, report }),
+            }
+        }
+        submitted
+    }
+
+    fn to_network(&self, output: NetworkOutput) {
+        // A full queue drops: gossip is an optimisation, anti-entropy delivers later.
+        let _ = self.net.try_send(output);
+    }
+
+    fn submit(&mut self, records: Vec<Record>) -> Vec<Result<UpdateId, Rejection>> {
+        let n = records.len();
+        self.run_engine(Input::Submit { records })
+            .unwrap_or_else(|| (0..n).map(|_| Err(Rejection::CannotSign("no answer from the engine"))).collect())
+    }
+
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::SubmitElementSets { sets, reply } => {
+                let summary = self.submit_element_sets(sets);
+                let _ = reply.send(summary);
+            }
+            Command::SubmitRecords { records, reply } => {
+                let results = self.submit(records).into_iter().map(|r| r.map_err(|e| e.to_string())).collect();
+                let _ = reply.send(results);
+            }
+            Command::ImportEnvelopes { items, reply } => {
+                let before = self.engine.state().n_headers();
+                self.run_engine(Input::Envelopes { from: None, items });
+                let _ = reply.send(self.engine.state().n_headers().saturating_sub(before));
+            }
+            Command::Status { reply } => {
+                let _ = reply.send(self.status());
+            }
+            Command::Object { object, reply } => {
+                let _ = reply.send(self.object_report(&object));
+            }
+            Command::History { object, reply } => {
+                let _ = reply.send(self.history(&object));
+            }
+            Command::Catalogue { agency, reply } => {
+                let _ = reply.send(self.catalogue(agency));
+            }
+            Command::Members { reply } => {
+                let _ = reply.send(self.members());
+            }
+            Command::JoinRequest { name, reply } => {
+                let _ = reply.send(self.join_request(name));
+            }
+            Command::Endorse { request, reply } => {
+                let _ = reply.send(self.endorse(request));
+            }
+            Command::Suspend { agency, reason, reply } => {
+                let result = self.submit_one(Record::Suspend(Suspend { subject: agency, reason }));
+                let _ = reply.send(result);
+            }
+            Command::BindNode { peer_id, reply } => {
+                let _ = reply.send(self.bind_node(peer_id));
+            }
+            Command::Network(input) => self.network_input(input),
+            Command::Shutdown { .. } => unreachable!("handled by the loop"),
+        }
+    }
+
+    fn network_input(&mut self, input: NetworkInput) {
+        match input {
+            NetworkInput::Gossip { from, message_id, bytes } => {
+                self.run_engine(Input::Gossip { from, message_id, bytes });
+            }
+            NetworkInput::SyncStart { peer } => {
+                self.run_engine(Input::SyncStart { peer });
+            }
+            NetworkInput::SyncRequest { request, reply } => {
+                let _ = reply.send(self.engine.respond(&request));
+            }
+            NetworkInput::SyncResponse { peer, response } => {
+                self.run_engine(Input::SyncResponse { peer, response });
+            }
+            NetworkInput::SyncFailed { peer, reason } => {
+                self.run_engine(Input::SyncFailed { peer, reason });
+            }
+        }
+    }
+
+    fn submit_one(&mut self, record: Record) -> Result<UpdateId, String> {
+        self.submit(vec![record]).pop().unwrap_or(Err(Rejection::CannotSign("no answer"))).map_err(|e| e.to_string())
+    }
+
+    /// Signs element sets as this agency: an estimate each (unless identical to the current
+    /// one), and a metadata claim where the name or designator differs from the agency's
+    /// current claim.
+    fn submit_element_sets(&mut self, sets: Vec<ElementSet>) -> Result<SubmitSummary, String> {
+        let Some(agency) = self.engine.agency() else {
+            return Err("this is a relay node: it holds no signing key and cannot submit. Submit at the agency's signing node".into());
+        };
+        if !self.engine.may_sign() {
+            return Err("not yet synced: the node syncs with a configured peer before it signs; try again shortly".into());
+        }
+        let mut summary = SubmitSummary::default();
+        let mut records = Vec::with_capacity(sets.len() * 2);
+        let mut kinds = Vec::with_capacity(sets.len() * 2);
+        for set in sets {
+            let object = set.estimate.object;
+            let current = protocol::views::current_estimate(self.engine.state(), &object, &agency);
+            if current.as_ref().is_some_and(|c| c.estimate == set.estimate) {
+                summary.unchanged += 1;
+            } else {
+                records.push(Record::OrbitEstimate(set.estimate));
+                kinds.push((object, true));
+            }
+            if set.name.is_some() || set.cospar_id.is_some() {
+                let claim = self.current_claim(&object, &agency);
+                let differs = claim.as_ref().is_none_or(|m| m.name != set.name || m.cospar_id != set.cospar_id);
+                if differs {
+                    let mut m = claim.unwrap_or(ObjectMetadata {
+                        object,
+                        name: None,
+                        cospar_id: None,
+                        object_type: None,
+                        owner: None,
+                        launch_date: None,
+                        decay_date: None,
+                        rcs_m2: None,
+                        size_m: None,
+                    });
+                    m.name = set.name;
+                    m.cospar_id = set.cospar_id;
+                    records.push(Record::ObjectMetadata(m));
+                    kinds.push((object, false));
+                }
+            }
+        }
+        let results = self.submit(records);
+        for ((object, is_estimate), result) in kinds.into_iter().zip(results) {
+            match result {
+                Ok(id) if is_estimate => {
+                    let current = protocol::views::current_estimate(self.engine.state(), &object, &agency);
+                    if current.is_some_and(|c| c.update_id == id) {
+                        summary.accepted += 1;
+                    } else {
+                        summary.superseded += 1;
+                    }
+                }
+                Ok(_) => summary.metadata_updates += 1,
+                Err(e) => summary.rejected.push(SubmitRejection { object: object.to_string(), reason: e.to_string() }),
+            }
+        }
+        Ok(summary)
+    }
+
+    fn current_claim(&self, object: &ObjectId, agency: &AgencyId) -> Option<ObjectMetadata> {
+        let state = self.engine.state();
+        state
+            .object_updates(object)
+            .filter(|e| e.author() == *agency && e.kind() == Kind::ObjectMetadata && state.counts(e))
+            .max_by_key(|e| (e.seq(), e.id))
+            .and_then(|e| match e.record() {
+                Some(Record::ObjectMetadata(m)) => Some(m.clone()),
+                _ => None,
+            })
+    }
+
+    fn status(&mut self) -> CoreStatus {
+        let state = self.engine.state();
+        let agency = self.engine.agency();
+        let stats = self.engine.stats();
+        CoreStatus {
+            network_name: state.genesis().network_name.clone(),
+            network_id: state.network_id().to_hex(),
+            agency,
+            agency_name: agency.and_then(|a| agency_name(state, &a)),
+            signing: agency.is_some(),
+            may_sign: self.engine.may_sign(),
+            headers: state.n_headers(),
+            objects: state.objects().count(),
+            held_aside: state.n_aside(),
+            members: state.membership().admitted.len(),
+            header_digest: hex::encode(state.header_digest()),
+            body_digest: hex::encode(state.body_digest()),
+            missing_bodies: state.missing_bodies().len(),
+            defective: stats.defective,
+            rejected: stats.rejected.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+            started_at: self.started.to_iso_millis(),
+            uptime_s: self.started_instant.elapsed().as_secs(),
+        }
+    }
+
+    fn object_report(&mut self, object: &ObjectId) -> Option<ObjectReport> {
+        let view: ObjectView = self.engine.view(object)?.clone();
+        let state = self.engine.state();
+        let mut agency_names = BTreeMap::new();
+        for agency in view.current.iter().map(|c| c.agency).chain(view.claims.iter().map(|c| c.agency)) {
+            if let Some(name) = agency_name(state, &agency) {
+                agency_names.insert(agency.to_hex(), name);
+            }
+        }
+        Some(ObjectReport { view: serde_json::to_value(&view).unwrap_or_default(), agency_names })
+    }
+
+    fn history(&self, object: &ObjectId) -> Vec<HistoryEntry> {
+        let state = self.engine.state();
+        let mut out: Vec<HistoryEntry> = state
+            .object_updates(object)
+            .map(|e| HistoryEntry {
+                update_id: e.id,
+                author: e.author(),
+                author_name: agency_name(state, &e.author()),
+                seq: e.seq(),
+                kind: e.kind(),
+                epoch: e.signed.header.epoch,
+                signed_at: Epoch(e.seq() as i64),
+                in_state: state.in_state(&e.id),
+                live: state.is_live(e),
+                body_held: e.has_body(),
+                forked: state.is_forked(&e.author(), e.seq()),
+                retracted: state.is_retracted(&e.id),
+                defect: e.defect().map(ToString::to_string),
+            })
+            .collect();
+        out.sort_by_key(|h| (h.seq, h.update_id));
+        out
+    }
+
+    fn catalogue(&mut self, agency: Option<AgencyId>) -> Vec<CatalogueEntry> {
+        let objects: Vec<ObjectId> = self.engine.state().objects().copied().collect();
+        let mut out = Vec::with_capacity(objects.len());
+        for object in objects {
+            let Some(view) = self.engine.view(&object) else { continue };
+            let chosen = match agency {
+                Some(a) => view.current.iter().find(|c| c.agency == a).map(|c| (c.agency, c.update_id, c.estimate.clone())),
+                None => view.shared.as_ref().map(|s| (s.agency, s.update_id, s.estimate.clone())),
+            };
+            let Some((source, update_id, estimate)) = chosen else { continue };
+            // One agency's export names objects as that agency claims them (falling back to
+            // the consensus); the shared catalogue names them by consensus.
+            let c = &view.consensus;
+            let claim = agency.and_then(|a| view.claims.iter().find(|m| m.agency == a)).map(|m| &m.metadata);
+            let name = claim.and_then(|m| m.name.clone()).or_else(|| c.name.clone());
+            let cospar_id = claim.and_then(|m| m.cospar_id.clone()).or_else(|| c.cospar_id.clone());
+            let agency = source;
+            out.push(CatalogueEntry {
+                object,
+                agency,
+                update_id,
+                estimate,
+                name,
+                cospar_id,
+                object_type: c.object_type,
+                owner: c.owner.clone(),
+            });
+        }
+        out
+    }
+
+    fn members(&self) -> MembersReport {
+        let state = self.engine.state();
+        let m = state.membership();
+        let members = m
+            .admitted
+            .iter()
+            .map(|a| MemberEntry {
+                agency: *a,
+                name: agency_name(state, a),
+                founder: state.genesis().is_founder(a),
+                endorsed_by: m.endorsers.get(a).map(|s| s.iter().copied().collect()).unwrap_or_default(),
+                nodes: state
+                    .newest_binding(a)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|p| libp2p::PeerId::from_bytes(p).map(|p| p.to_string()).unwrap_or_else(|_| hex::encode(p)))
+                    .collect(),
+            })
+            .collect();
+        MembersReport {
+            endorsement_threshold: state.genesis().endorsement_threshold,
+            members,
+            suspended: m.suspended.iter().copied().collect(),
+        }
+    }
+
+    fn join_request(&mut self, name: String) -> Result<JoinRequest, String> {
+        let agency = self.engine.agency().ok_or("a relay node cannot apply: apply from the agency's signing node")?;
+        let peer_ids = self.local_peer_ids();
+        let id = self.submit_one(Record::NodeBinding(NodeBinding { peer_ids }))?;
+        let envelope = self.engine.envelope(&id).ok_or("the binding was not stored")?;
+        Ok(JoinRequest {
+            name,
+            agency,
+            network_id: self.engine.network_id().to_hex(),
+            binding_hex: hex::encode(envelope.to_bytes()),
+        })
+    }
+
+    fn endorse(&mut self, request: JoinRequest) -> Result<UpdateId, String> {
+        if request.network_id != self.engine.network_id().to_hex() {
+            return Err(format!(
+                "the request is for network {}, this node is on {}",
+                request.network_id,
+                self.engine.network_id().to_hex()
+            ));
+        }
+        let binding = hex::decode(&request.binding_hex).map_err(|e| format!("binding_hex: {e}"))?;
+        let envelope: Envelope = protocol::codec::decode(&binding).map_err(|e| format!("binding: {e}"))?;
+        self.engine.check_envelope(&binding).map_err(|e| format!("the request's binding is not valid: {e}"))?;
+        if envelope.header.header.author != request.agency || envelope.header.header.kind != Kind::NodeBinding {
+            return Err("the request's binding is not a node binding signed by the applicant".into());
+        }
+        self.submit_one(Record::Endorse(Endorse { subject: request.agency, name: request.name, binding }))
+    }
+
+    fn bind_node(&mut self, peer_id: Vec<u8>) -> Result<UpdateId, String> {
+        let mut peer_ids = self.local_peer_ids();
+        if !peer_ids.contains(&peer_id) {
+            peer_ids.push(peer_id);
+        }
+        self.submit_one(Record::NodeBinding(NodeBinding { peer_ids }))
+    }
+
+    /// The peer ids this agency binds now (its newest binding), or none yet.
+    fn local_peer_ids(&self) -> Vec<Vec<u8>> {
+        self.engine.agency().and_then(|a| self.engine.state().newest_binding(&a)).unwrap_or_default()
+    }
+}
+
+/// Shared, read-mostly facts about this node for the API.
+#[derive(Debug, Clone)]
+pub struct NodeInfo {
+    pub peer_id: String,
+    pub data_dir: String,
+    pub relay: bool,
+}
+
+pub type SharedInfo = Arc<NodeInfo>;

@@ -1,0 +1,86 @@
+//! `commons node run`: the daemon. One entry point, [`run`], that the binary and the tests
+//! both call: it opens the store, restores the engine, serves the local API, and stops
+//! cleanly when `shutdown` resolves, with everything acknowledged on disk.
+
+use std::future::Future;
+
+use anyhow::{Context, Result};
+use protocol::engine::EngineConfig;
+
+use crate::config::Config;
+use crate::core::{self, Command, CoreConfig, NodeInfo};
+use crate::datadir::DataDir;
+use crate::store::Store;
+
+/// Runs a node until `shutdown` resolves. `ready` receives the API address once serving.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    ready: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
+) -> Result<()> {
+    let dir = DataDir::new(&config.data_dir);
+    let genesis = dir.load_genesis()?;
+    let network_id = genesis.network_id();
+    let signer = dir.signer()?;
+    let keypair = dir.node_keypair()?;
+    let token = dir.read_token()?;
+    let relay = signer.is_none();
+    let store = Store::open(&dir.store(), &network_id, config.store_cache_bytes)
+        .with_context(|| format!("opening the store of {}", dir.root().display()))?;
+    let engine_config = EngineConfig {
+        max_aside: config.max_pending,
+        sync_before_signing: config.network_enabled && !config.bootstrap.is_empty(),
+        ..EngineConfig::default()
+    };
+    let agency = signer.as_ref().map(|s| s.agency());
+    let (core, _network_outputs, engine_thread) =
+        core::spawn(genesis.clone(), store, signer, CoreConfig { engine: engine_config })?;
+
+    let listener = tokio::net::TcpListener::bind(config.api_listen)
+        .await
+        .with_context(|| format!("cannot listen on {} for the local API (is another node running?)", config.api_listen))?;
+    let api_addr = listener.local_addr()?;
+    crate::api::write_addr_file(&dir.api_addr(), api_addr)?;
+    let info = NodeInfo {
+        peer_id: keypair.public().to_peer_id().to_string(),
+        data_dir: dir.root().display().to_string(),
+        relay,
+    };
+    tracing::info!(
+        api = %api_addr,
+        network = %genesis.network_name,
+        network_id = %network_id.short(),
+        agency = ?agency.map(|a| a.short()),
+        peer_id = %info.peer_id,
+        relay,
+        "node running"
+    );
+    let router = crate::api::router(core.clone(), token, info, config.max_request_bytes);
+    if let Some(ready) = ready {
+        let _ = ready.send(api_addr);
+    }
+    let served = crate::api::serve(listener, router, shutdown).await;
+    tracing::info!("stopping: flushing the store");
+    core.ask(|reply| Command::Shutdown { reply }).await.ok();
+    let _ = tokio::task::spawn_blocking(move || engine_thread.join()).await;
+    let _ = std::fs::remove_file(dir.api_addr());
+    served.context("the local API failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,328 @@
+//! The store: sled 0.34.7 behind a narrow API (open with a schema check, apply a batch
+//! atomically, get, iterate for restore and sync). This is the only module that names sled
+//! (sled calls itself beta; keeping it behind these verbs keeps it replaceable).
+//!
+//! Trees:
+//! - `headers`: update id → canonical signed header
+//! - `bodies`: update id → body bytes (live bodies only)
+//! - `by_object`: object ‖ agency ‖ id → () (history and per-source lookups)
+//! - `by_author`: author ‖ seq (big-endian) ‖ id → ()
+//! - `views`: object → derived view (JSON), rebuilt from the updates when stale
+//! - `conjunctions`: screening results (local computations, not replicated)
+//! - `meta`: schema version, network id, seq reservation, views digest
+//!
+//! Every [`Store::apply`] is one transaction over the update trees followed by a flush: when
+//! it returns, the batch is on disk.
+
+use std::path::{Path, PathBuf};
+
+use protocol::codec;
+use protocol::engine::StoreOp;
+use protocol::envelope::SignedHeader;
+use protocol::ids::{NetworkId, ObjectId, UpdateId};
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+
+/// The layout this build reads and writes. Bump it with a migration when the layout changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const META_SCHEMA: &[u8] = b"schema_version";
+const META_NETWORK: &[u8] = b"network_id";
+const META_RESERVED_SEQ: &[u8] = b"reserved_seq";
+const META_VIEWS_DIGEST: &[u8] = b"views_digest";
+
+/// Errors of the store, each saying what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store at {path}: {source}")]
+    Open { path: PathBuf, source: sled::Error },
+    #[error(
+        "the store at {path} has schema version {found}; this build of commons reads version {expected}. \
+         Use the commons release that wrote it, or restore a backup made by this version"
+    )]
+    UnknownSchema { path: PathBuf, found: u32, expected: u32 },
+    #[error("the store at {path} belongs to network {found}, but the genesis names network {expected}")]
+    WrongNetwork { path: PathBuf, found: String, expected: String },
+    #[error("store I/O failed: {0}")]
+    Io(#[from] sled::Error),
+    #[error("stored record {what} is corrupt: {why}")]
+    Corrupt { what: String, why: String },
+}
+
+/// An update as stored: its signed header and its body where held.
+pub type StoredUpdate = (SignedHeader, Option<Vec<u8>>);
+
+/// The node's durable store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    path: PathBuf,
+    db: sled::Db,
+    headers: sled::Tree,
+    bodies: sled::Tree,
+    by_object: sled::Tree,
+    by_author: sled::Tree,
+    views: sled::Tree,
+    conjunctions: sled::Tree,
+    meta: sled::Tree,
+}
+
+fn object_key(object: &ObjectId) -> Vec<u8> {
+    codec::encode(object).expect("an object id is a few bytes")
+}
+
+fn corrupt(what: impl Into<String>, why: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt { what: what.into(), why: why.to_string() }
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`, checking its schema version and network.
+    /// `cache_bytes` bounds sled's page cache.
+    pub fn open(dir: &Path, network: &NetworkId, cache_bytes: u64) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_bytes)
+            .flush_every_ms(Some(1000))
+            .open()
+            .map_err(|source| StoreError::Open { path: dir.to_owned(), source })?;
+        let tree = |name: &str| db.open_tree(name);
+        let store = Store {
+            path: dir.to_owned(),
+            headers: tree("headers")?,
+            bodies: tree("bodies")?,
+            by_object: tree("by_object")?,
+            by_author: tree("by_author")?,
+            views: tree("views")?,
+            conjunctions: tree("conjunctions")?,
+            meta: tree("meta")?,
+            db,
+        };
+        match store.meta.get(META_SCHEMA)? {
+            None => {
+                store.meta.insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
+                store.meta.insert(META_NETWORK, &network.0)?;
+                store.db.flush()?;
+            }
+            Some(v) => {
+                let found = <[u8; 4]>::try_from(v.as_ref()).map(u32::from_be_bytes).unwrap_or(u32::MAX);
+                if found != SCHEMA_VERSION {
+                    return Err(StoreError::UnknownSchema { path: dir.to_owned(), found, expected: SCHEMA_VERSION });
+                }
+                let stored = store.meta.get(META_NETWORK)?.map(|v| v.to_vec()).unwrap_or_default();
+                if stored != network.0 {
+                    return Err(StoreError::WrongNetwork {
+                        path: dir.to_owned(),
+                        found: hex::encode(&stored),
+                        expected: network.to_hex(),
+                    });
+                }
+            }
+        }
+        Ok(store)
+    }
+
+    /// Reads the schema version of a store without opening it for use (for diagnostics).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Applies a batch atomically across the update trees, then flushes: on return, durable.
+    pub fn apply(&self, ops: &[StoreOp]) -> Result<(), StoreError> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let trees = (&self.headers, &self.bodies, &self.by_object, &self.by_author, &self.meta);
+        let result: Result<(), TransactionError<String>> =
+            trees.transaction(|(headers, bodies, by_object, by_author, meta)| {
+                for op in ops {
+                    match op {
+                        StoreOp::PutHeader { id, signed } => {
+                            let bytes = codec::encode(signed.as_ref())
+                                .map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?;
+                            headers.insert(&id.0, bytes)?;
+                            let h = &signed.header;
+                            if let Some(object) = h.object {
+                                let mut key = object_key(&object);
+                                key.extend_from_slice(&h.author.0);
+                                key.extend_from_slice(&id.0);
+                                by_object.insert(key, &[])?;
+                            }
+                            let mut key = h.author.0.to_vec();
+                            key.extend_from_slice(&h.seq.to_be_bytes());
+                            key.extend_from_slice(&id.0);
+                            by_author.insert(key, &[])?;
+                        }
+                        StoreOp::PutBody { id, body } => {
+                            bodies.insert(&id.0, body.as_slice())?;
+                        }
+                        StoreOp::DropBody(id) => {
+                            bodies.remove(&id.0)?;
+                        }
+                        StoreOp::Remove(id) => {
+                            bodies.remove(&id.0)?;
+                            if let Some(bytes) = headers.remove(&id.0)? {
+                                if let Ok(signed) = codec::decode::<SignedHeader>(&bytes) {
+                                    let h = &signed.header;
+                                    if let Some(object) = h.object {
+                                        let mut key = object_key(&object);
+                                        key.extend_from_slice(&h.author.0);
+                                        key.extend_from_slice(&id.0);
+                                        by_object.remove(key)?;
+                                    }
+                                    let mut key = h.author.0.to_vec();
+                                    key.extend_from_slice(&h.seq.to_be_bytes());
+                                    key.extend_from_slice(&id.0);
+                                    by_author.remove(key)?;
+                                }
+                            }
+                        }
+                        StoreOp::ReserveSeq(seq) => {
+                            meta.insert(META_RESERVED_SEQ, &seq.to_be_bytes())?;
+                        }
+                    }
+                }
+                Ok(())
+            });
+        result.map_err(|e| match e {
+            TransactionError::Abort(why) => corrupt("batch", why),
+            TransactionError::Storage(e) => StoreError::Io(e),
+        })?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Every stored update: its signed header and its body where held. Used on start to
+    /// rebuild the engine; corrupt entries are reported, never silently skipped.
+    pub fn load_all(&self) -> Result<Vec<StoredUpdate>, StoreError> {
+        let mut out = Vec::with_capacity(self.headers.len());
+        for item in self.headers.iter() {
+            let (key, value) = item?;
+            let signed: SignedHeader =
+                codec::decode(&value).map_err(|e| corrupt(format!("header {}", hex::encode(&key)), e))?;
+            let body = self.bodies.get(&key)?.map(|b| b.to_vec());
+            out.push((signed, body));
+        }
+        Ok(out)
+    }
+
+    pub fn get_header(&self, id: &UpdateId) -> Result<Option<SignedHeader>, StoreError> {
+        self.headers
+            .get(id.0)?
+            .map(|v| codec::decode(&v).map_err(|e| corrupt(format!("header {id}"), e)))
+            .transpose()
+    }
+
+    pub fn get_body(&self, id: &UpdateId) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.bodies.get(id.0)?.map(|v| v.to_vec()))
+    }
+
+    /// Ids of every stored update about an object, any agency.
+    pub fn ids_for_object(&self, object: &ObjectId) -> Result<Vec<UpdateId>, StoreError> {
+        let prefix = object_key(object);
+        let mut ids = Vec::new();
+        for item in self.by_object.scan_prefix(&prefix) {
+            let (key, _) = item?;
+            let tail = key.get(key.len().saturating_sub(32)..).unwrap_or_default();
+            let id: [u8; 32] = tail.try_into().map_err(|_| corrupt("object index key", "short key"))?;
+            ids.push(UpdateId(id));
+        }
+        Ok(ids)
+    }
+
+    /// The durable seq reservation of this node's agency (0 when none).
+    pub fn reserved_seq(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .meta
+            .get(META_RESERVED_SEQ)?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0))
+    }
+
+    pub fn n_headers(&self) -> usize {
+        self.headers.len()
+    }
+
+    /// Bytes on disk (sled's estimate).
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+
+    /// Writes derived views (object → JSON) and the header digest they were derived from.
+    pub fn put_views(&self, views: &[(ObjectId, Option<Vec<u8>>)], digest: &[u8; 32]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (object, json) in views {
+            match json {
+                Some(json) => batch.insert(object_key(object), json.as_slice()),
+                None => batch.remove(object_key(object)),
+            }
+        }
+        self.views.apply_batch(batch)?;
+        self.meta.insert(META_VIEWS_DIGEST, digest)?;
+        Ok(())
+    }
+
+    /// The header digest the stored views were derived from, if any.
+    pub fn views_digest(&self) -> Result<Option<[u8; 32]>, StoreError> {
+        Ok(self.meta.get(META_VIEWS_DIGEST)?.and_then(|v| <[u8; 32]>::try_from(v.as_ref()).ok()))
+    }
+
+    /// Drops every stored view (before a rebuild).
+    pub fn clear_views(&self) -> Result<(), StoreError> {
+        self.views.clear()?;
+        self.meta.remove(META_VIEWS_DIGEST)?;
+        Ok(())
+    }
+
+    pub fn n_views(&self) -> usize {
+        self.views.len()
+    }
+
+    /// The conjunctions tree, for the screening module (local results, not replicated).
+    pub fn put_conjunction(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.conjunctions.insert(key, value)?;
+        Ok(())
+    }
+
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+/// Reads the schema version of the store in `dir` without opening it for writing, for a
+/// clear message before anything else happens. `None` for a new or absent store.
+pub fn peek_schema(dir: &Path) -> Result<Option<u32>, StoreError> {
+    if !dir.exists() {
+        return Ok(None);
+    }
+    let db = sled::Config::new().path(dir).open().map_err(|source| StoreError::Open { path: dir.to_owned(), source })?;
+    let meta = db.open_tree("meta")?;
+    Ok(meta.get(META_SCHEMA)?.map(|v| <[u8; 4]>::try_from(v.as_ref()).map(u32::from_be_bytes).unwrap_or(u32::MAX)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_schema_version_is_refused_with_a_clear_message_and_the_store_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let network = NetworkId([1; 32]);
+        {
+            let store = Store::open(dir.path(), &network, 1 << 20).unwrap();
+            store.meta.insert(META_SCHEMA, &7u32.to_be_bytes()).unwrap();
+            store.flush().unwrap();
+        }
+        let err = Store::open(dir.path(), &network, 1 << 20).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("schema version 7") && text.contains("reads version 1"), "{text}");
+        assert_eq!(peek_schema(dir.path()).unwrap(), Some(7), "the store was not rewritten");
+    }
+
+    #[test]
+    fn a_store_of_another_network_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path(), &NetworkId([1; 32]), 1 << 20).unwrap());
+        let err = Store::open(dir.path(), &NetworkId([2; 32]), 1 << 20).unwrap_err();
+        assert!(matches!(err, StoreError::WrongNetwork { .. }), "{err}");
+    }
+}
