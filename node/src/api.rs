@@ -133,6 +133,7 @@ pub fn router(
         .route("/v1/catalogue", get(catalogue))
         .route("/v1/search", get(search))
         .route("/v1/members", get(members))
+        .route("/v1/check", get(check))
         .route("/v1/submit", post(submit))
         .route("/v1/join-request", post(join_request))
         .route("/v1/endorse", post(endorse))
@@ -230,6 +231,10 @@ async fn search(State(s): State<AppState>, Query(q): Query<SearchQuery>) -> ApiR
         .filter(|e| q.regime.as_ref().is_none_or(|r| regime(&e.estimate).eq_ignore_ascii_case(r)))
         .collect();
     Ok(Json(found))
+}
+
+async fn check(State(s): State<AppState>) -> ApiResult<crate::core::CheckReport> {
+    Ok(Json(s.core.ask(|reply| Command::Check { reply }).await?))
 }
 
 async fn members(State(s): State<AppState>) -> ApiResult<crate::core::MembersReport> {

@@ -79,7 +79,22 @@ impl Client {
         if let Some(token) = &self.token {
             request = request.header("Authorization", format!("Bearer {token}"));
         }
-        let response = request.send_json(body).map_err(|e| self.unreachable(e))?;
+        let bytes = serde_json::to_vec(body).context("encoding the request")?;
+        let response = request.header("Content-Type", "application/json").send(&bytes[..]).map_err(|e| {
+            // A node that refuses a body as too large answers 413 and closes the connection
+            // while the client is still sending: say so rather than "unreachable".
+            let closed_early = matches!(&e, ureq::Error::Io(io) if matches!(io.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset));
+            if closed_early && bytes.len() > 64 * 1024 {
+                anyhow!(
+                    "the node closed the connection while receiving a {}-byte request: it is larger than the node accepts \
+                     (api.max_request_bytes in its config)",
+                    bytes.len()
+                )
+            } else {
+                self.unreachable(e)
+            }
+        })?;
         self.answer(response)
     }
 }

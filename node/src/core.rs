@@ -29,6 +29,8 @@ use crate::store::Store;
 /// Commands queued for the engine task at most; senders wait when it is full (back-pressure
 /// on the API and the network, never unbounded memory).
 pub const COMMAND_QUEUE: usize = 1024;
+/// Most derived views written to the store per tick.
+pub const VIEWS_PER_TICK: usize = 2000;
 /// Seconds between writes of changed derived views to the store.
 pub const VIEW_PERSIST_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -47,8 +49,12 @@ pub enum Command {
     Endorse { request: JoinRequest, reply: oneshot::Sender<Result<UpdateId, String>> },
     Suspend { agency: AgencyId, reason: String, reply: oneshot::Sender<Result<UpdateId, String>> },
     BindNode { peer_id: Vec<u8>, reply: oneshot::Sender<Result<UpdateId, String>> },
+    /// Consistency checks: views equal a rebuild, the store holds what the engine holds.
+    Check { reply: oneshot::Sender<CheckReport> },
     /// From the network: a gossip message, a sync request to answer, a sync answer.
     Network(NetworkInput),
+    /// Periodic housekeeping (derived views are written to the store).
+    Tick,
     Shutdown { reply: oneshot::Sender<()> },
 }
 
@@ -114,6 +120,21 @@ pub struct CoreStatus {
     pub rejected: BTreeMap<String, u64>,
     pub started_at: String,
     pub uptime_s: u64,
+}
+
+/// What `commons check` reports.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckReport {
+    /// The incrementally maintained views equal views rebuilt from the updates.
+    pub views_equal_rebuild: bool,
+    pub headers_in_engine: usize,
+    pub headers_in_store: usize,
+    /// Forks by this node's own agency (must be zero: an agency never forks itself).
+    pub own_forks: usize,
+    /// All forks seen, any agency.
+    pub forks: usize,
+    pub reserved_seq: u64,
+    pub highest_own_seq: Option<u64>,
 }
 
 /// `object ID`: the view, with agency names.
@@ -221,6 +242,10 @@ pub fn spawn(
     config: CoreConfig,
 ) -> Result<(CoreHandle, mpsc::Receiver<NetworkOutput>, std::thread::JoinHandle<()>)> {
     let t = Instant::now();
+    let repaired = store.repair().context("repairing the store")?;
+    if repaired > 0 {
+        tracing::warn!(entries = repaired, "removed index entries and bodies left without a header by a crash");
+    }
     let stored = store.load_all().context("reading the store")?;
     let n_stored = stored.len();
     let reserved = store.reserved_seq()?;
@@ -247,6 +272,19 @@ pub fn spawn(
     Ok((CoreHandle { tx }, net_rx, thread))
 }
 
+/// Sends [`Command::Tick`] every [`VIEW_PERSIST_INTERVAL`] until the engine task stops.
+pub async fn tick(core: CoreHandle) {
+    let mut interval = tokio::time::interval(VIEW_PERSIST_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        // A full queue means the engine is busy: skip this tick rather than queue more.
+        if core.tx.try_send(Command::Tick).is_err() && core.tx.is_closed() {
+            return;
+        }
+    }
+}
+
 struct Core {
     engine: Engine,
     store: Store,
@@ -270,38 +308,25 @@ impl Core {
     }
 
     fn run(mut self, mut rx: mpsc::Receiver<Command>) {
-        loop {
-            let command = match rx.try_recv() {
-                Ok(c) => Some(c),
-                Err(mpsc::error::TryRecvError::Empty) => {
-                    self.persist_views_if_due(false);
-                    // Wait for the next command, waking to persist views.
-                    let deadline = VIEW_PERSIST_INTERVAL;
-                    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build();
-                    match runtime {
-                        Ok(rt) => rt.block_on(async { tokio::time::timeout(deadline, rx.recv()).await.ok().flatten() }),
-                        Err(_) => rx.blocking_recv(),
-                    }
-                }
-                Err(mpsc::error::TryRecvError::Disconnected) => None,
-            };
-            let Some(command) = command else {
-                if rx.is_closed() && rx.is_empty() {
+        while let Some(command) = rx.blocking_recv() {
+            match command {
+                Command::Shutdown { reply } => {
                     self.persist_views_if_due(true);
+                    if let Err(e) = self.store.flush() {
+                        tracing::error!(error = %e, "flushing the store at shutdown failed");
+                    }
+                    let _ = reply.send(());
                     return;
                 }
-                continue;
-            };
-            if let Command::Shutdown { reply } = command {
-                self.persist_views_if_due(true);
-                if let Err(e) = self.store.flush() {
-                    tracing::error!(error = %e, "flushing the store at shutdown failed");
+                Command::Tick => {
+                    self.run_engine(Input::Tick);
+                    self.persist_views_if_due(false);
                 }
-                let _ = reply.send(());
-                return;
+                command => self.handle(command),
             }
-            self.handle(command);
         }
+        // Every handle is gone: persist what is pending and stop.
+        self.persist_views_if_due(true);
     }
 
     fn persist_views_if_due(&mut self, force: bool) {
@@ -309,7 +334,12 @@ impl Core {
             return;
         }
         self.last_view_persist = Instant::now();
-        let objects: Vec<ObjectId> = std::mem::take(&mut self.dirty_views).into_iter().collect();
+        // A bounded slice per tick, so that writing views never stalls ingest for long.
+        let take = if force { usize::MAX } else { VIEWS_PER_TICK };
+        let objects: Vec<ObjectId> = self.dirty_views.iter().take(take).copied().collect();
+        for o in &objects {
+            self.dirty_views.remove(o);
+        }
         let mut rows = Vec::with_capacity(objects.len());
         for object in objects {
             let json = self.engine.view(&object).and_then(|v| serde_json::to_vec(v).ok());
@@ -323,7 +353,10 @@ impl Core {
 
     /// Feeds the engine and carries out its effects. Returns the results of a submission.
     fn run_engine(&mut self, input: Input) -> Option<Vec<Result<UpdateId, Rejection>>> {
+        let t = Instant::now();
         let effects = self.engine.handle(now_epoch(), input);
+        let engine_us = t.elapsed().as_micros() as u64;
+        let t = Instant::now();
         let mut submitted = None;
         for effect in effects {
             match effect {
@@ -359,6 +392,7 @@ impl Core {
                 Effect::SyncFinished { peer, report } => self.to_network(NetworkOutput::SyncFinished { peer, report }),
             }
         }
+        tracing::debug!(engine_us, effects_us = t.elapsed().as_micros() as u64, "engine step");
         submitted
     }
 
@@ -416,8 +450,11 @@ impl Core {
             Command::BindNode { peer_id, reply } => {
                 let _ = reply.send(self.bind_node(peer_id));
             }
+            Command::Check { reply } => {
+                let _ = reply.send(self.check());
+            }
             Command::Network(input) => self.network_input(input),
-            Command::Shutdown { .. } => unreachable!("handled by the loop"),
+            Command::Shutdown { .. } | Command::Tick => unreachable!("handled by the loop"),
         }
     }
 
@@ -541,6 +578,22 @@ impl Core {
             rejected: stats.rejected.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
             started_at: self.started.to_iso_millis(),
             uptime_s: self.started_instant.elapsed().as_secs(),
+        }
+    }
+
+    fn check(&mut self) -> CheckReport {
+        let incremental = self.engine.views().all().clone();
+        let rebuilt = protocol::views::Views::rebuild(self.engine.state());
+        let state = self.engine.state();
+        let own = self.engine.agency();
+        CheckReport {
+            views_equal_rebuild: &incremental == rebuilt.all(),
+            headers_in_engine: state.entries().count(),
+            headers_in_store: self.store.n_headers(),
+            own_forks: state.forks().filter(|((a, _), _)| Some(*a) == own).count(),
+            forks: state.forks().count(),
+            reserved_seq: self.engine.reserved_seq(),
+            highest_own_seq: own.and_then(|a| state.highest_seq(&a)),
         }
     }
 

@@ -30,12 +30,14 @@ pub async fn run(
     let engine_config = EngineConfig {
         max_aside: config.max_pending,
         sync_before_signing: config.network_enabled && !config.bootstrap.is_empty(),
+        verify_threads: std::thread::available_parallelism().map_or(1, usize::from),
         ..EngineConfig::default()
     };
     let agency = signer.as_ref().map(|s| s.agency());
     let (core, _network_outputs, engine_thread) =
         core::spawn(genesis.clone(), store, signer, CoreConfig { engine: engine_config })?;
 
+    tokio::spawn(core::tick(core.clone()));
     let listener = tokio::net::TcpListener::bind(config.api_listen)
         .await
         .with_context(|| format!("cannot listen on {} for the local API (is another node running?)", config.api_listen))?;

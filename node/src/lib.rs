@@ -10,3 +10,4 @@ pub mod data;
 pub mod datadir;
 pub mod orbit;
 pub mod store;
+pub mod synthetic;

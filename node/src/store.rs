@@ -11,8 +11,8 @@
 //! - `conjunctions`: screening results (local computations, not replicated)
 //! - `meta`: schema version, network id, seq reservation, views digest
 //!
-//! Every [`Store::apply`] is one transaction over the update trees followed by a flush: when
-//! it returns, the batch is on disk.
+//! Every [`Store::apply`] writes one atomic batch per tree, in a crash-safe order, then
+//! flushes: when it returns, the batch is on disk.
 
 use std::path::{Path, PathBuf};
 
@@ -20,7 +20,6 @@ use protocol::codec;
 use protocol::engine::StoreOp;
 use protocol::envelope::SignedHeader;
 use protocol::ids::{NetworkId, ObjectId, UpdateId};
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
 /// The layout this build reads and writes. Bump it with a migration when the layout changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -124,69 +123,106 @@ impl Store {
         &self.path
     }
 
-    /// Applies a batch atomically across the update trees, then flushes: on return, durable.
+    /// Applies a batch of operations, then flushes: on return, the batch is durable.
+    ///
+    /// Each tree gets one atomic sled batch, written in an order that keeps a crash harmless:
+    /// bodies and indexes first, then headers, then the seq reservation. sled recovers a
+    /// prefix of its log, so after a crash a header is never present without its indexes
+    /// and body; indexes or bodies without a header are ignored on load and removed by
+    /// [`Store::repair`]. A batch is acknowledged only after the flush.
     pub fn apply(&self, ops: &[StoreOp]) -> Result<(), StoreError> {
         if ops.is_empty() {
             return Ok(());
         }
-        let trees = (&self.headers, &self.bodies, &self.by_object, &self.by_author, &self.meta);
-        let result: Result<(), TransactionError<String>> =
-            trees.transaction(|(headers, bodies, by_object, by_author, meta)| {
-                for op in ops {
-                    match op {
-                        StoreOp::PutHeader { id, signed } => {
-                            let bytes = codec::encode(signed.as_ref())
-                                .map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?;
-                            headers.insert(&id.0, bytes)?;
-                            let h = &signed.header;
-                            if let Some(object) = h.object {
-                                let mut key = object_key(&object);
-                                key.extend_from_slice(&h.author.0);
-                                key.extend_from_slice(&id.0);
-                                by_object.insert(key, &[])?;
-                            }
-                            let mut key = h.author.0.to_vec();
-                            key.extend_from_slice(&h.seq.to_be_bytes());
-                            key.extend_from_slice(&id.0);
-                            by_author.insert(key, &[])?;
+        let mut headers = sled::Batch::default();
+        let mut bodies = sled::Batch::default();
+        let mut by_object = sled::Batch::default();
+        let mut by_author = sled::Batch::default();
+        let mut removed_headers = sled::Batch::default();
+        let mut reserved = None;
+        let index_keys = |id: &UpdateId, signed: &SignedHeader| {
+            let h = &signed.header;
+            let object_key = h.object.map(|object| {
+                let mut key = object_key(&object);
+                key.extend_from_slice(&h.author.0);
+                key.extend_from_slice(&id.0);
+                key
+            });
+            let mut author_key = h.author.0.to_vec();
+            author_key.extend_from_slice(&h.seq.to_be_bytes());
+            author_key.extend_from_slice(&id.0);
+            (object_key, author_key)
+        };
+        for op in ops {
+            match op {
+                StoreOp::PutHeader { id, signed } => {
+                    let bytes = codec::encode(signed.as_ref()).map_err(|e| corrupt(format!("header {id}"), e))?;
+                    headers.insert(&id.0, bytes);
+                    let (object_key, author_key) = index_keys(id, signed);
+                    if let Some(key) = object_key {
+                        by_object.insert(key, &[]);
+                    }
+                    by_author.insert(author_key, &[]);
+                }
+                StoreOp::PutBody { id, body } => bodies.insert(&id.0, body.as_slice()),
+                StoreOp::DropBody(id) => bodies.remove(&id.0),
+                StoreOp::Remove(id) => {
+                    bodies.remove(&id.0);
+                    removed_headers.remove(&id.0);
+                    if let Some(signed) = self.get_header(id)? {
+                        let (object_key, author_key) = index_keys(id, &signed);
+                        if let Some(key) = object_key {
+                            by_object.remove(key);
                         }
-                        StoreOp::PutBody { id, body } => {
-                            bodies.insert(&id.0, body.as_slice())?;
-                        }
-                        StoreOp::DropBody(id) => {
-                            bodies.remove(&id.0)?;
-                        }
-                        StoreOp::Remove(id) => {
-                            bodies.remove(&id.0)?;
-                            if let Some(bytes) = headers.remove(&id.0)? {
-                                if let Ok(signed) = codec::decode::<SignedHeader>(&bytes) {
-                                    let h = &signed.header;
-                                    if let Some(object) = h.object {
-                                        let mut key = object_key(&object);
-                                        key.extend_from_slice(&h.author.0);
-                                        key.extend_from_slice(&id.0);
-                                        by_object.remove(key)?;
-                                    }
-                                    let mut key = h.author.0.to_vec();
-                                    key.extend_from_slice(&h.seq.to_be_bytes());
-                                    key.extend_from_slice(&id.0);
-                                    by_author.remove(key)?;
-                                }
-                            }
-                        }
-                        StoreOp::ReserveSeq(seq) => {
-                            meta.insert(META_RESERVED_SEQ, &seq.to_be_bytes())?;
-                        }
+                        by_author.remove(author_key);
                     }
                 }
-                Ok(())
-            });
-        result.map_err(|e| match e {
-            TransactionError::Abort(why) => corrupt("batch", why),
-            TransactionError::Storage(e) => StoreError::Io(e),
-        })?;
+                StoreOp::ReserveSeq(seq) => reserved = Some(*seq),
+            }
+        }
+        // Removals go first: a header is removed before its indexes, so a crash between
+        // leaves only index entries without a header (harmless, repaired on start).
+        self.headers.apply_batch(removed_headers)?;
+        self.bodies.apply_batch(bodies)?;
+        self.by_object.apply_batch(by_object)?;
+        self.by_author.apply_batch(by_author)?;
+        self.headers.apply_batch(headers)?;
+        if let Some(seq) = reserved {
+            self.meta.insert(META_RESERVED_SEQ, &seq.to_be_bytes())?;
+        }
         self.db.flush()?;
         Ok(())
+    }
+
+    /// Removes index entries and bodies whose header is missing (left by a crash between the
+    /// per-tree batches of one [`Store::apply`]). Returns how many were removed.
+    pub fn repair(&self) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        let tail_id = |key: &[u8]| -> Option<[u8; 32]> { key.get(key.len().checked_sub(32)?..)?.try_into().ok() };
+        for tree in [&self.by_object, &self.by_author] {
+            let mut batch = sled::Batch::default();
+            for item in tree.iter() {
+                let (key, _) = item?;
+                if tail_id(&key).is_none_or(|id| !self.headers.contains_key(id).unwrap_or(false)) {
+                    batch.remove(key);
+                    removed += 1;
+                }
+            }
+            tree.apply_batch(batch)?;
+        }
+        let mut batch = sled::Batch::default();
+        for item in self.bodies.iter() {
+            let (key, _) = item?;
+            if !self.headers.contains_key(&key)? {
+                batch.remove(key);
+                removed += 1;
+            }
+        }
+        self.bodies.apply_batch(batch)?;
+        if removed > 0 {
+            self.db.flush()?;
+        }
+        Ok(removed)
     }
 
     /// Every stored update: its signed header and its body where held. Used on start to

@@ -18,7 +18,7 @@ use rand_core::{Rng, SeedableRng};
 
 use crate::codec;
 use crate::envelope::{
-    verify_envelope, verify_header, verify_headers_batch, Envelope, Kind, SignedHeader, Signer, Verified,
+    verify_envelope, verify_header, verify_headers_parallel, Envelope, Kind, SignedHeader, Signer, Verified,
     VerifiedHeader, MAX_SEQ,
 };
 use crate::error::{RejectKind, Rejection};
@@ -58,11 +58,14 @@ pub struct EngineConfig {
     pub sync_before_signing: bool,
     /// Most body pages one sync session fetches.
     pub max_body_pages_per_session: usize,
+    /// Threads for bulk signature verification (the node passes its core count; 1 keeps
+    /// everything on the caller's thread, as the simulator wants).
+    pub verify_threads: usize,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { max_aside: 200_000, sync_before_signing: false, max_body_pages_per_session: 64 }
+        Self { max_aside: 200_000, sync_before_signing: false, max_body_pages_per_session: 64, verify_threads: 1 }
     }
 }
 
@@ -460,7 +463,7 @@ impl Engine {
             }
         }
         let seed = self.seed();
-        let verified = verify_headers_batch(headers, self.state.network_id(), seed);
+        let verified = verify_headers_parallel(headers, self.state.network_id(), seed, self.config.verify_threads);
         for (result, body) in verified.into_iter().zip(bodies) {
             match result.and_then(|h| h.with_body(&body).map(|()| h)) {
                 Ok(header) => {
@@ -570,7 +573,7 @@ impl Engine {
     ) {
         let seed = self.seed();
         let network = self.network_id();
-        for result in verify_headers_batch(headers, &network, seed) {
+        for result in verify_headers_parallel(headers, &network, seed, self.config.verify_threads) {
             match result {
                 Ok(header) => {
                     self.ingest_verified(now, header, None, from, pending);
@@ -670,7 +673,7 @@ impl Engine {
         let headers: Vec<SignedHeader> =
             signed.iter().filter_map(|r| r.as_ref().ok()).map(|e| e.header.clone()).collect();
         let seed = self.seed();
-        let mut verified = verify_headers_batch(headers, &network, seed).into_iter();
+        let mut verified = verify_headers_parallel(headers, &network, seed, self.config.verify_threads).into_iter();
         let mut results = Vec::with_capacity(records.len());
         let mut publish = Vec::new();
         for result in signed {

@@ -289,6 +289,42 @@ pub fn verify_headers_batch(
     out
 }
 
+/// [`verify_headers_batch`] spread over `threads` scoped threads (the caller chooses how many;
+/// this crate does not ask the OS). Each thread's batch coefficients come from its own seed
+/// derived from `rng_seed`. The result is the same as verifying in one thread.
+pub fn verify_headers_parallel(
+    signed: Vec<SignedHeader>,
+    network: &NetworkId,
+    rng_seed: [u8; 32],
+    threads: usize,
+) -> Vec<Result<Verified<VerifiedHeader>, Rejection>> {
+    let threads = threads.max(1);
+    if threads == 1 || signed.len() < 2 * VERIFY_BATCH {
+        return verify_headers_batch(signed, network, rng_seed);
+    }
+    let per_thread = signed.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<SignedHeader>> = Vec::with_capacity(threads);
+    let mut rest = signed;
+    while !rest.is_empty() {
+        let tail = rest.split_off(per_thread.min(rest.len()));
+        chunks.push(std::mem::replace(&mut rest, tail));
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .enumerate()
+            .map(|(i, chunk)| {
+                let mut hasher = blake3::Hasher::new();
+                hasher.update(&rng_seed);
+                hasher.update(&(i as u64).to_le_bytes());
+                let seed = *hasher.finalize().as_bytes();
+                scope.spawn(move || verify_headers_batch(chunk, network, seed))
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("verification does not panic")).collect()
+    })
+}
+
 /// Decodes an envelope from the wire and checks its header and signature. The body is only
 /// checked against the hash; decoding it and its physical checks happen in validation.
 pub fn verify_envelope(

@@ -278,7 +278,7 @@ pub fn submit(args: SubmitArgs, opts: &NodeOpts) -> Result<()> {
         print_json(&serde_json::json!({ "summary": total, "format_errors": outcome.errors.iter().map(ToString::to_string).collect::<Vec<_>>() }))?;
     } else {
         println!(
-            "{}: {} accepted, {} superseded (an newer estimate is held), {} unchanged, {} metadata claims, {} rejected, {} unreadable",
+            "{}: {} accepted, {} superseded (a newer estimate is held), {} unchanged, {} metadata claims, {} rejected, {} unreadable",
             label,
             total.accepted,
             total.superseded,
@@ -346,6 +346,27 @@ pub fn export(args: ExportArgs, opts: &NodeOpts) -> Result<()> {
     }
     if skipped > 0 {
         eprintln!("{skipped} object(s) not written: catalogue numbers above 339999 cannot be written as TLE (use an OMM format)");
+    }
+    Ok(())
+}
+
+/// `commons check`: consistency checks of a running node.
+pub fn check(opts: &NodeOpts) -> Result<()> {
+    let report: crate::core::CheckReport = opts.client()?.get("/v1/check")?;
+    if opts.json {
+        print_json(&report)?;
+    } else {
+        let lines = vec![
+            ("views equal a rebuild", report.views_equal_rebuild.to_string()),
+            ("updates in engine / store", format!("{} / {}", report.headers_in_engine, report.headers_in_store)),
+            ("forks by this agency", report.own_forks.to_string()),
+            ("forks seen", report.forks.to_string()),
+            ("reserved seq", report.reserved_seq.to_string()),
+        ];
+        print!("{}", table::pairs(&lines));
+    }
+    if !report.views_equal_rebuild || report.own_forks > 0 || report.headers_in_engine != report.headers_in_store {
+        bail!("the node is not consistent");
     }
     Ok(())
 }
