@@ -25,6 +25,7 @@ struct AppState {
     core: CoreHandle,
     token: Arc<String>,
     info: Arc<NodeInfo>,
+    network: Option<crate::network::NetworkHandle>,
 }
 
 /// An element set on the wire.
@@ -123,9 +124,10 @@ pub fn router(
     core: CoreHandle,
     token: String,
     info: NodeInfo,
+    network: Option<crate::network::NetworkHandle>,
     max_request_bytes: usize,
 ) -> Router {
-    let state = AppState { core, token: Arc::new(token), info: Arc::new(info) };
+    let state = AppState { core, token: Arc::new(token), info: Arc::new(info), network };
     Router::new()
         .route("/v1/status", get(status))
         .route("/v1/objects/{id}", get(object))
@@ -134,6 +136,8 @@ pub fn router(
         .route("/v1/search", get(search))
         .route("/v1/members", get(members))
         .route("/v1/check", get(check))
+        .route("/v1/peers", get(peers))
+        .route("/v1/admin/block", post(block))
         .route("/v1/submit", post(submit))
         .route("/v1/join-request", post(join_request))
         .route("/v1/endorse", post(endorse))
@@ -154,9 +158,14 @@ pub async fn serve(
 
 async fn status(State(s): State<AppState>) -> ApiResult<serde_json::Value> {
     let core = s.core.ask(|reply| Command::Status { reply }).await?;
+    let network = match &s.network {
+        Some(n) => Some(n.status().await?),
+        None => None,
+    };
     Ok(Json(serde_json::json!({
         "node": { "peer_id": s.info.peer_id, "data_dir": s.info.data_dir, "relay": s.info.relay },
         "core": core,
+        "network": network,
     })))
 }
 
@@ -231,6 +240,29 @@ async fn search(State(s): State<AppState>, Query(q): Query<SearchQuery>) -> ApiR
         .filter(|e| q.regime.as_ref().is_none_or(|r| regime(&e.estimate).eq_ignore_ascii_case(r)))
         .collect();
     Ok(Json(found))
+}
+
+async fn peers(State(s): State<AppState>) -> ApiResult<Vec<crate::network::PeerInfo>> {
+    match &s.network {
+        Some(n) => Ok(Json(n.peers().await?)),
+        None => Ok(Json(Vec::new())),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BlockRequest {
+    pub peer_id: String,
+    pub blocked: bool,
+}
+
+/// Refuses (or lifts the refusal of) a peer: for operators, and for partition tests.
+async fn block(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<BlockRequest>) -> ApiResult<serde_json::Value> {
+    authorise(&s, &headers)?;
+    let peer: libp2p::PeerId =
+        req.peer_id.parse().map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid peer id {:?}: {e}", req.peer_id)))?;
+    let network = s.network.as_ref().ok_or_else(|| ApiError(StatusCode::CONFLICT, "the network is disabled in this node's config".into()))?;
+    network.block(peer, req.blocked).await?;
+    Ok(Json(serde_json::json!({ "peer_id": req.peer_id, "blocked": req.blocked })))
 }
 
 async fn check(State(s): State<AppState>) -> ApiResult<crate::core::CheckReport> {

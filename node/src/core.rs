@@ -26,6 +26,9 @@ use tokio::sync::{mpsc, oneshot};
 use crate::orbit::ElementSet;
 use crate::store::Store;
 
+/// Statements one peer may present in the gating handshake.
+pub const MAX_HANDSHAKE_STATEMENTS: usize = 256;
+
 /// Commands queued for the engine task at most; senders wait when it is full (back-pressure
 /// on the API and the network, never unbounded memory).
 pub const COMMAND_QUEUE: usize = 1024;
@@ -49,6 +52,11 @@ pub enum Command {
     Endorse { request: JoinRequest, reply: oneshot::Sender<Result<UpdateId, String>> },
     Suspend { agency: AgencyId, reason: String, reply: oneshot::Sender<Result<UpdateId, String>> },
     BindNode { peer_id: Vec<u8>, reply: oneshot::Sender<Result<UpdateId, String>> },
+    /// Gating: ingest the statements a peer presented that admit its agency, and answer the
+    /// admitted agency whose newest binding lists the peer id (none: refuse the peer).
+    Gate { peer_id: Vec<u8>, presented: Vec<Vec<u8>>, reply: oneshot::Sender<Option<AgencyId>> },
+    /// What this node presents in the gating handshake.
+    HandshakeStatements { own_peer_id: Vec<u8>, reply: oneshot::Sender<Vec<Vec<u8>>> },
     /// Consistency checks: views equal a rebuild, the store holds what the engine holds.
     Check { reply: oneshot::Sender<CheckReport> },
     /// From the network: a gossip message, a sync request to answer, a sync answer.
@@ -450,6 +458,14 @@ impl Core {
             Command::BindNode { peer_id, reply } => {
                 let _ = reply.send(self.bind_node(peer_id));
             }
+            Command::Gate { peer_id, presented, reply } => {
+                let _ = reply.send(self.gate(&peer_id, presented));
+            }
+            Command::HandshakeStatements { own_peer_id, reply } => {
+                let agency = self.engine.agency().or_else(|| self.engine.agency_of_node(&own_peer_id));
+                let statements = agency.map(|a| self.engine.handshake_statements(&a)).unwrap_or_default();
+                let _ = reply.send(statements);
+            }
             Command::Check { reply } => {
                 let _ = reply.send(self.check());
             }
@@ -579,6 +595,51 @@ impl Core {
             started_at: self.started.to_iso_millis(),
             uptime_s: self.started_instant.elapsed().as_secs(),
         }
+    }
+
+    /// Ingests only the presented statements that admit the presenting peer's agency: the
+    /// binding that lists its peer id, and the endorsements of that agency (and, transitively,
+    /// of its endorsers). Everything else a peer presents is ignored.
+    fn gate(&mut self, peer_id: &[u8], presented: Vec<Vec<u8>>) -> Option<AgencyId> {
+        let decoded: Vec<(Envelope, Vec<u8>)> = presented
+            .into_iter()
+            .take(MAX_HANDSHAKE_STATEMENTS)
+            .filter_map(|b| protocol::codec::decode::<Envelope>(&b).ok().map(|e| (e, b)))
+            .collect();
+        let binding_author = decoded.iter().find_map(|(e, _)| {
+            let h = &e.header.header;
+            let lists_peer = match protocol::codec::decode::<Record>(&e.body) {
+                Ok(Record::NodeBinding(b)) => b.peer_ids.iter().any(|p| p == peer_id),
+                _ => false,
+            };
+            (h.kind == Kind::NodeBinding && lists_peer).then_some(h.author)
+        });
+        let mut accepted = Vec::new();
+        if let Some(agency) = binding_author {
+            let mut wanted: BTreeSet<AgencyId> = BTreeSet::from([agency]);
+            let mut grew = true;
+            while grew {
+                grew = false;
+                for (e, _) in &decoded {
+                    let h = &e.header.header;
+                    if h.kind == Kind::Endorse && h.subject.is_some_and(|s| wanted.contains(&s)) && wanted.insert(h.author) {
+                        grew = true;
+                    }
+                }
+            }
+            for (e, bytes) in decoded {
+                let h = &e.header.header;
+                let admits = (h.kind == Kind::NodeBinding && h.author == agency)
+                    || (h.kind == Kind::Endorse && h.subject.is_some_and(|s| wanted.contains(&s)));
+                if admits {
+                    accepted.push(bytes);
+                }
+            }
+        }
+        if !accepted.is_empty() {
+            self.run_engine(Input::Envelopes { from: None, items: accepted });
+        }
+        self.engine.agency_of_node(peer_id)
     }
 
     fn check(&mut self) -> CheckReport {

@@ -34,8 +34,13 @@ pub async fn run(
         ..EngineConfig::default()
     };
     let agency = signer.as_ref().map(|s| s.agency());
-    let (core, _network_outputs, engine_thread) =
+    let (core, network_outputs, engine_thread) =
         core::spawn(genesis.clone(), store, signer, CoreConfig { engine: engine_config })?;
+    let network = if config.network_enabled {
+        Some(crate::network::start(&config, keypair.clone(), network_id, core.clone(), network_outputs).await?)
+    } else {
+        None
+    };
 
     tokio::spawn(core::tick(core.clone()));
     let listener = tokio::net::TcpListener::bind(config.api_listen)
@@ -57,12 +62,15 @@ pub async fn run(
         relay,
         "node running"
     );
-    let router = crate::api::router(core.clone(), token, info, config.max_request_bytes);
+    let router = crate::api::router(core.clone(), token, info, network.clone(), config.max_request_bytes);
     if let Some(ready) = ready {
         let _ = ready.send(api_addr);
     }
     let served = crate::api::serve(listener, router, shutdown).await;
     tracing::info!("stopping: flushing the store");
+    if let Some(network) = &network {
+        network.shutdown().await;
+    }
     core.ask(|reply| Command::Shutdown { reply }).await.ok();
     let _ = tokio::task::spawn_blocking(move || engine_thread.join()).await;
     let _ = std::fs::remove_file(dir.api_addr());

@@ -37,6 +37,8 @@ enum Command {
     Submit(catalogue::SubmitArgs),
     /// Write the shared catalogue, or one agency's, as TLE, 3LE, OMM or CSV.
     Export(catalogue::ExportArgs),
+    /// Connected peers: id, agency, addresses, score, latency.
+    Peers,
     /// The members of the network and how each was admitted.
     Members,
     /// Write a signed request to join, for members to endorse.
@@ -87,7 +89,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if matches!(cli.command, Command::Node(_)) {
         tracing_subscriber::fmt()
             .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
             )
             .with_writer(std::io::stderr)
             .init();
@@ -102,6 +105,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::History(args) => catalogue::history(args, opts),
         Command::Submit(args) => catalogue::submit(args, opts),
         Command::Export(args) => catalogue::export(args, opts),
+        Command::Peers => catalogue::peers(opts),
         Command::Members => members::members(opts),
         Command::JoinRequest(args) => members::join_request(args, opts),
         Command::Endorse(args) => members::endorse(args, opts),

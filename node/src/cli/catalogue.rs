@@ -40,6 +40,9 @@ pub fn status(opts: &NodeOpts) -> Result<()> {
         ("missing bodies", s(&c["missing_bodies"])),
         ("defective", s(&c["defective"])),
         ("state digest", s(&c["header_digest"])),
+        ("peers", format!("{} connected, {} admitted", s(&status["network"]["connected"]), s(&status["network"]["admitted"]))),
+        ("gossip mesh", s(&status["network"]["mesh_size"])),
+        ("last sync", s(&status["network"]["last_sync"])),
         ("may sign", s(&c["may_sign"])),
         ("uptime", format!("{} s (since {})", s(&c["uptime_s"]), s(&c["started_at"]))),
     ];
@@ -368,5 +371,29 @@ pub fn check(opts: &NodeOpts) -> Result<()> {
     if !report.views_equal_rebuild || report.own_forks > 0 || report.headers_in_engine != report.headers_in_store {
         bail!("the node is not consistent");
     }
+    Ok(())
+}
+
+/// `commons peers`: connected peers with agency, addresses, score and latency.
+pub fn peers(opts: &NodeOpts) -> Result<()> {
+    let peers: Vec<serde_json::Value> = opts.client()?.get("/v1/peers")?;
+    if opts.json {
+        return print_json(&peers);
+    }
+    let rows: Vec<Vec<String>> = peers
+        .iter()
+        .map(|p| {
+            vec![
+                p["peer_id"].as_str().unwrap_or("").to_owned(),
+                p["agency"].as_str().map(short).unwrap_or_else(|| "-".into()),
+                p["state"].as_str().unwrap_or("").to_owned(),
+                p["addresses"].as_array().and_then(|a| a.first()).and_then(|a| a.as_str()).unwrap_or("").to_owned(),
+                p["score"].as_f64().map(|s| format!("{s:.1}")).unwrap_or_else(|| "-".into()),
+                p["latency_ms"].as_f64().map(|l| format!("{l:.1}")).unwrap_or_else(|| "-".into()),
+                p["last_sync"].as_str().unwrap_or("-").to_owned(),
+            ]
+        })
+        .collect();
+    print!("{}", table::render(&["peer", "agency", "state", "address", "score", "latency ms", "last sync"], &rows));
     Ok(())
 }
