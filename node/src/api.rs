@@ -137,7 +137,12 @@ pub fn router(
         .route("/v1/members", get(members))
         .route("/v1/check", get(check))
         .route("/v1/peers", get(peers))
+        .route("/v1/updates/{id}", get(update))
         .route("/v1/admin/block", post(block))
+        .route("/v1/admin/dial", post(dial))
+        .route("/v1/admin/publish-raw", post(publish_raw))
+        .route("/v1/admin/present", post(present))
+        .route("/v1/admin/import", post(import))
         .route("/v1/submit", post(submit))
         .route("/v1/join-request", post(join_request))
         .route("/v1/endorse", post(endorse))
@@ -263,6 +268,71 @@ async fn block(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<Bl
     let network = s.network.as_ref().ok_or_else(|| ApiError(StatusCode::CONFLICT, "the network is disabled in this node's config".into()))?;
     network.block(peer, req.blocked).await?;
     Ok(Json(serde_json::json!({ "peer_id": req.peer_id, "blocked": req.blocked })))
+}
+
+/// One update's canonical envelope, hex: anyone can re-verify it and reproduce what cites it.
+async fn update(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<serde_json::Value> {
+    let id: protocol::ids::UpdateId = id.parse().map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("{e}")))?;
+    match s.core.ask(|reply| Command::Update { id, reply }).await? {
+        Some(bytes) => Ok(Json(serde_json::json!({ "update_id": id, "envelope_hex": hex::encode(bytes) }))),
+        None => Err(ApiError(StatusCode::NOT_FOUND, format!("update {id} is not held by this node"))),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DialRequest {
+    pub addr: String,
+}
+
+async fn dial(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<DialRequest>) -> ApiResult<serde_json::Value> {
+    authorise(&s, &headers)?;
+    let addr: libp2p::Multiaddr =
+        req.addr.parse().map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid address {:?}: {e}", req.addr)))?;
+    let network = s.network.as_ref().ok_or_else(|| ApiError(StatusCode::CONFLICT, "the network is disabled in this node's config".into()))?;
+    network.dial(addr).await?;
+    Ok(Json(serde_json::json!({ "dialled": req.addr })))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HexList {
+    pub items_hex: Vec<String>,
+}
+
+fn decode_hex_list(list: &HexList) -> Result<Vec<Vec<u8>>, ApiError> {
+    list.items_hex
+        .iter()
+        .enumerate()
+        .map(|(i, h)| hex::decode(h).map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("items_hex[{i}]: {e}"))))
+        .collect()
+}
+
+/// Publishes bytes on the updates topic as given (diagnostics and hostile-peer tests).
+async fn publish_raw(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<HexList>) -> ApiResult<serde_json::Value> {
+    authorise(&s, &headers)?;
+    let network = s.network.as_ref().ok_or_else(|| ApiError(StatusCode::CONFLICT, "the network is disabled in this node's config".into()))?;
+    let items = decode_hex_list(&req)?;
+    let n = items.len();
+    for bytes in items {
+        network.publish_raw(bytes).await?;
+    }
+    Ok(Json(serde_json::json!({ "published": n })))
+}
+
+/// Sets extra statements this node presents in every gating handshake.
+async fn present(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<HexList>) -> ApiResult<serde_json::Value> {
+    authorise(&s, &headers)?;
+    let statements = decode_hex_list(&req)?;
+    let n = statements.len();
+    s.core.send(Command::PresentAlso { statements }).await?;
+    Ok(Json(serde_json::json!({ "presented": n })))
+}
+
+/// Imports signed envelopes (canonical bytes, hex), verified like any others.
+async fn import(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<HexList>) -> ApiResult<serde_json::Value> {
+    authorise(&s, &headers)?;
+    let items = decode_hex_list(&req)?;
+    let added = s.core.ask(|reply| Command::ImportEnvelopes { items, reply }).await?;
+    Ok(Json(serde_json::json!({ "added": added })))
 }
 
 async fn check(State(s): State<AppState>) -> ApiResult<crate::core::CheckReport> {

@@ -57,6 +57,10 @@ pub enum Command {
     Gate { peer_id: Vec<u8>, presented: Vec<Vec<u8>>, reply: oneshot::Sender<Option<AgencyId>> },
     /// What this node presents in the gating handshake.
     HandshakeStatements { own_peer_id: Vec<u8>, reply: oneshot::Sender<Vec<Vec<u8>>> },
+    /// Adds statements presented in every handshake (operators' and tests' override).
+    PresentAlso { statements: Vec<Vec<u8>> },
+    /// One update's canonical envelope (header and, where held, body), for audit.
+    Update { id: UpdateId, reply: oneshot::Sender<Option<Vec<u8>>> },
     /// Consistency checks: views equal a rebuild, the store holds what the engine holds.
     Check { reply: oneshot::Sender<CheckReport> },
     /// From the network: a gossip message, a sync request to answer, a sync answer.
@@ -271,6 +275,7 @@ pub fn spawn(
         started_instant: Instant::now(),
         dirty_views: BTreeSet::new(),
         last_view_persist: Instant::now(),
+        present_also: Vec::new(),
     };
     core.check_stored_views()?;
     let thread = std::thread::Builder::new()
@@ -301,6 +306,7 @@ struct Core {
     started_instant: Instant,
     dirty_views: BTreeSet<ObjectId>,
     last_view_persist: Instant,
+    present_also: Vec<Vec<u8>>,
 }
 
 impl Core {
@@ -463,8 +469,13 @@ impl Core {
             }
             Command::HandshakeStatements { own_peer_id, reply } => {
                 let agency = self.engine.agency().or_else(|| self.engine.agency_of_node(&own_peer_id));
-                let statements = agency.map(|a| self.engine.handshake_statements(&a)).unwrap_or_default();
+                let mut statements = agency.map(|a| self.engine.handshake_statements(&a)).unwrap_or_default();
+                statements.extend(self.present_also.iter().cloned());
                 let _ = reply.send(statements);
+            }
+            Command::PresentAlso { statements } => self.present_also = statements,
+            Command::Update { id, reply } => {
+                let _ = reply.send(self.engine.envelope(&id).map(|e| e.to_bytes()));
             }
             Command::Check { reply } => {
                 let _ = reply.send(self.check());

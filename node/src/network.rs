@@ -118,6 +118,9 @@ pub enum NetCommand {
     Dial { addr: Multiaddr },
     /// Refuse a peer (for partition tests and operators); `false` lifts it.
     Block { peer: PeerId, blocked: bool },
+    /// Publish bytes on the updates topic exactly as given (operators' and tests' tool:
+    /// receivers verify everything, so this can only hurt the sender's score).
+    PublishRaw { bytes: Vec<u8> },
     Shutdown,
 }
 
@@ -144,6 +147,9 @@ impl NetworkHandle {
     }
     pub async fn block(&self, peer: PeerId, blocked: bool) -> Result<()> {
         self.tx.send(NetCommand::Block { peer, blocked }).await.context("the network has stopped")
+    }
+    pub async fn publish_raw(&self, bytes: Vec<u8>) -> Result<()> {
+        self.tx.send(NetCommand::PublishRaw { bytes }).await.context("the network has stopped")
     }
     pub async fn shutdown(&self) {
         let _ = self.tx.send(NetCommand::Shutdown).await;
@@ -277,6 +283,7 @@ pub async fn start(
         internal_rx,
         peers: HashMap::new(),
         bootstrap,
+        bootstrap_addrs: config.bootstrap.clone(),
         allow_observers: config.allow_observers,
         blocked: HashMap::new(),
         known_addrs: HashMap::new(),
@@ -346,6 +353,7 @@ struct EventLoop {
     internal_rx: mpsc::Receiver<Internal>,
     peers: HashMap<PeerId, PeerState>,
     bootstrap: HashSet<PeerId>,
+    bootstrap_addrs: Vec<Multiaddr>,
     allow_observers: bool,
     blocked: HashMap<PeerId, Option<Instant>>,
     /// The last address each peer was reached at (to redial after a block is lifted).
@@ -411,6 +419,15 @@ impl EventLoop {
     }
 
     fn sync_all(&mut self) {
+        // Bootstrap peers that are not connected (refused earlier, restarted, partitioned)
+        // are dialled again: admission may have changed since.
+        for addr in self.bootstrap_addrs.clone() {
+            if let Some(peer) = peer_of(&addr) {
+                if !self.swarm.is_connected(&peer) && !self.is_blocked(&peer) {
+                    let _ = self.swarm.dial(addr);
+                }
+            }
+        }
         let members: Vec<PeerId> = self.peers.iter().filter(|(p, _)| self.is_member(p)).map(|(p, _)| *p).collect();
         for peer in members {
             self.start_sync(&peer);
@@ -738,6 +755,7 @@ impl EventLoop {
                     }
                 }
             }
+            NetCommand::PublishRaw { bytes } => self.on_output(NetworkOutput::Publish(bytes)),
             NetCommand::Shutdown => {}
         }
     }

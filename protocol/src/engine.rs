@@ -638,7 +638,10 @@ impl Engine {
             pending.after.push(Effect::Submitted(results));
             return;
         };
-        if !self.synced_for_signing {
+        // A node that must sync first may still sign while its agency is not a member (a join
+        // request's binding): nothing it signs then counts anywhere, so it cannot fork.
+        let admitted = self.state.membership().is_admitted(&signer.agency());
+        if !self.synced_for_signing && admitted {
             let results = records
                 .iter()
                 .map(|_| Err(Rejection::CannotSign("not yet synced with a configured peer")))

@@ -1,0 +1,309 @@
+//! The network with real nodes on real sockets (127.0.0.1, port 0): gossip and sync converge
+//! three agencies' five nodes; a late joiner catches up; a partition heals; a restarted node
+//! converges; a newcomer joins by endorsement; hostile peers are refused while the honest
+//! nodes converge.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+use std::time::Duration;
+
+use commons_tests::*;
+use node::api::{SubmitRequest, WireElementSet};
+use node::client::Client;
+use node::core::SubmitSummary;
+use node::datadir::DataDir;
+use protocol::ids::ObjectId;
+use protocol::records::Record;
+use protocol::time::Epoch;
+use serde_json::json;
+
+const CONVERGE: Duration = Duration::from_secs(60);
+
+fn epoch() -> Epoch {
+    // Element epochs near "now" so that none is too far ahead of any node's clock.
+    node::core::now_epoch().plus_micros(-3_600_000_000)
+}
+
+fn sets(n: usize, seed: u64, at: Epoch) -> Vec<node::orbit::ElementSet> {
+    node::synthetic::catalogue(n, at, seed)
+}
+
+fn submit(client: &Client, sets: &[node::orbit::ElementSet]) -> anyhow::Result<SubmitSummary> {
+    let mut total = SubmitSummary::default();
+    for chunk in sets.chunks(2000) {
+        let request = SubmitRequest {
+            sets: chunk
+                .iter()
+                .map(|s| WireElementSet { estimate: s.estimate.clone(), name: s.name.clone(), cospar_id: s.cospar_id.clone() })
+                .collect(),
+        };
+        let s: SubmitSummary = client.post("/v1/submit", &request)?;
+        total.accepted += s.accepted;
+        total.rejected.extend(s.rejected);
+    }
+    Ok(total)
+}
+
+fn block(node: &TestNode, peer: &str, blocked: bool) {
+    let _: serde_json::Value = node.client().post("/v1/admin/block", &json!({ "peer_id": peer, "blocked": blocked })).unwrap();
+}
+
+fn publish_raw(node: &TestNode, items: &[Vec<u8>]) {
+    let _: serde_json::Value =
+        node.client().post("/v1/admin/publish-raw", &json!({ "items_hex": items.iter().map(hex::encode).collect::<Vec<_>>() })).unwrap();
+}
+
+/// Three founding agencies: A and B with a signing node and a relay each, C with one node.
+struct ThreeAgencies {
+    _tmp: tempfile::TempDir,
+    root: std::path::PathBuf,
+    dirs: Vec<DataDir>,
+}
+
+fn three_agencies() -> ThreeAgencies {
+    let (tmp, root) = temp_root();
+    let a = agency_dir(&root, "Agency A");
+    let a2 = relay_dir(&root, "relay-a");
+    let b = agency_dir(&root, "Agency B");
+    let b2 = relay_dir(&root, "relay-b");
+    let c = agency_dir(&root, "Agency C");
+    genesis(&[(&a, vec![&a, &a2]), (&b, vec![&b, &b2]), (&c, vec![&c])], 2, &[&a, &a2, &b, &b2, &c]);
+    ThreeAgencies { _tmp: tmp, root, dirs: vec![a, a2, b, b2, c] }
+}
+
+fn start_five(t: &ThreeAgencies) -> Vec<TestNode> {
+    let c = TestNode::start(&t.dirs[4], &[]);
+    let a = TestNode::start(&t.dirs[0], std::slice::from_ref(&c.p2p));
+    let a2 = TestNode::start(&t.dirs[1], std::slice::from_ref(&a.p2p));
+    let b = TestNode::start(&t.dirs[2], std::slice::from_ref(&c.p2p));
+    let b2 = TestNode::start(&t.dirs[3], std::slice::from_ref(&b.p2p));
+    let nodes = vec![a, a2, b, b2, c];
+    for n in &nodes {
+        wait_for("every node admits a peer", CONVERGE, || n.admitted_peers() >= 1);
+    }
+    nodes
+}
+
+#[test]
+fn three_agencies_five_nodes_converge_and_a_relay_refuses_to_sign() {
+    let t = three_agencies();
+    let nodes = start_five(&t);
+    let summary = submit(&nodes[0].client(), &sets(20, 1, epoch())).unwrap();
+    assert_eq!(summary.accepted, 20);
+    let refs: Vec<&TestNode> = nodes.iter().collect();
+    wait_for("the update at every node", CONVERGE, || nodes.iter().all(|n| n.headers() == 40));
+    let digest = wait_converged(&refs, CONVERGE);
+    assert!(!digest.is_empty());
+    // The object is visible with A's estimate at a node of another agency.
+    let view: serde_json::Value = nodes[3].client().get(&format!("/v1/objects/{}", 90_000)).unwrap();
+    assert_eq!(view["view"]["current"].as_array().map(Vec::len), Some(1));
+    // A relay holds no signing key.
+    let err = submit(&nodes[1].client(), &sets(1, 2, epoch())).unwrap_err().to_string();
+    assert!(err.contains("relay"), "{err}");
+}
+
+#[test]
+fn a_late_joiner_with_an_empty_store_catches_up_on_25000_updates_from_one_member() {
+    let (_tmp, root) = temp_root();
+    let a = agency_dir(&root, "Agency A");
+    let b = agency_dir(&root, "Agency B");
+    genesis(&[(&a, vec![&a]), (&b, vec![&b])], 2, &[&a, &b]);
+    let node_a = TestNode::start(&a, &[]);
+    let summary = submit(&node_a.client(), &sets(12_500, 3, epoch())).unwrap();
+    assert_eq!(summary.accepted, 12_500);
+    assert_eq!(node_a.headers(), 25_000);
+    let node_b = TestNode::start(&b, std::slice::from_ref(&node_a.p2p));
+    wait_converged(&[&node_a, &node_b], Duration::from_secs(180));
+    assert_eq!(node_b.headers(), 25_000);
+    let missing = node_b.status()["core"]["missing_bodies"].as_u64().unwrap();
+    assert_eq!(missing, 0, "every live body arrived too");
+}
+
+#[test]
+fn a_partition_of_two_from_three_heals_with_nothing_lost_and_a_restarted_node_converges() {
+    let t = three_agencies();
+    let mut nodes = start_five(&t);
+    let ids: Vec<String> = nodes.iter().map(TestNode::peer_id).collect();
+    // Side one: A and its relay. Side two: B, its relay, and C.
+    let (one, two) = ([0usize, 1], [2usize, 3, 4]);
+    for &i in &one {
+        for &j in &two {
+            block(&nodes[i], &ids[j], true);
+            block(&nodes[j], &ids[i], true);
+        }
+    }
+    submit(&nodes[0].client(), &sets(30, 10, epoch())).unwrap();
+    submit(&nodes[2].client(), &sets(40, 20, epoch().plus_micros(60_000_000))).unwrap();
+    wait_for("side one agrees", CONVERGE, || nodes[1].headers() == 60);
+    wait_for("side two agrees", CONVERGE, || nodes[3].headers() == 80 && nodes[4].headers() == 80);
+    assert_ne!(nodes[0].digest(), nodes[2].digest(), "the sides differ while partitioned");
+    for &i in &one {
+        for &j in &two {
+            block(&nodes[i], &ids[j], false);
+            block(&nodes[j], &ids[i], false);
+        }
+    }
+    let refs: Vec<&TestNode> = nodes.iter().collect();
+    wait_converged(&refs, CONVERGE);
+    assert_eq!(nodes[4].headers(), 140, "nothing lost on either side");
+
+    // Restart a node while another keeps submitting: it comes back and converges.
+    let restarted = nodes.remove(3);
+    restarted.stop();
+    submit(&nodes[0].client(), &sets(25, 30, epoch().plus_micros(120_000_000))).unwrap();
+    let b2 = TestNode::start(&t.dirs[3], std::slice::from_ref(&nodes[2].p2p));
+    submit(&nodes[2].client(), &sets(25, 40, epoch().plus_micros(180_000_000))).unwrap();
+    nodes.push(b2);
+    let refs: Vec<&TestNode> = nodes.iter().collect();
+    wait_converged(&refs, CONVERGE);
+    assert_eq!(nodes[4].headers(), 240);
+    let _ = &t.root;
+}
+
+#[test]
+fn a_newcomer_joins_by_endorsement_and_only_at_the_threshold() {
+    let t = three_agencies();
+    let nodes = start_five(&t);
+    let d = agency_dir(&t.root, "Agency D");
+    std::fs::copy(t.dirs[0].genesis(), d.genesis()).unwrap();
+    let node_d = TestNode::start(&d, std::slice::from_ref(&nodes[0].p2p));
+    // The applicant writes its signed request (its node has no members to sync with yet).
+    let request: node::core::JoinRequest = node_d.client().post("/v1/join-request", &json!({ "name": "Agency D" })).unwrap();
+    // Its data before admission counts nowhere.
+    let early = sets(1, 50, epoch());
+    submit(&node_d.client(), &early).unwrap();
+    let early_object = early[0].estimate.object;
+
+    let _: serde_json::Value = nodes[0].client().post("/v1/endorse", &request).unwrap();
+    let members = |n: &TestNode| -> usize {
+        let m: node::core::MembersReport = n.client().get("/v1/members").unwrap();
+        m.members.len()
+    };
+    wait_for("the first endorsement everywhere", CONVERGE, || nodes.iter().all(|n| n.headers() >= 1));
+    assert_eq!(members(&nodes[4]), 3, "one endorsement of k = 2 admits nobody");
+    assert_eq!(node_d.admitted_peers(), 0, "the applicant's node is refused before the threshold");
+    let unknown = nodes[4].client().get::<serde_json::Value>(&format!("/v1/objects/{early_object}"));
+    assert!(unknown.is_err(), "its updates count nowhere before admission");
+
+    let _: serde_json::Value = nodes[2].client().post("/v1/endorse", &request).unwrap();
+    wait_for("admission everywhere", CONVERGE, || nodes.iter().all(|n| members(n) == 4));
+    wait_for("the newcomer's node is let in", CONVERGE, || node_d.admitted_peers() >= 1);
+    let mut all: Vec<&TestNode> = nodes.iter().collect();
+    all.push(&node_d);
+    wait_converged(&all, CONVERGE);
+    // Its early update now counts, and its new submissions are accepted everywhere.
+    let later = sets(5, 60, epoch().plus_micros(600_000_000));
+    let summary = submit(&node_d.client(), &later).unwrap();
+    assert!(summary.rejected.is_empty(), "{:?}", summary.rejected);
+    let object = later[0].estimate.object;
+    wait_for("the newcomer's estimate everywhere", CONVERGE, || {
+        nodes.iter().all(|n| {
+            n.client()
+                .get::<serde_json::Value>(&format!("/v1/objects/{object}"))
+                .is_ok_and(|v| v["view"]["current"].as_array().is_some_and(|c| !c.is_empty()))
+        })
+    });
+    wait_converged(&all, CONVERGE);
+}
+
+fn update_held(node: &TestNode, id: &protocol::ids::UpdateId) -> bool {
+    node.client().get::<serde_json::Value>(&format!("/v1/updates/{id}")).is_ok()
+}
+
+fn current_count(node: &TestNode, object: ObjectId) -> usize {
+    node.client()
+        .get::<serde_json::Value>(&format!("/v1/objects/{object}"))
+        .ok()
+        .and_then(|v| v["view"]["current"].as_array().map(Vec::len))
+        .unwrap_or(0)
+}
+
+fn peer_state(node: &TestNode, peer: &str) -> Option<String> {
+    let peers: Vec<serde_json::Value> = node.client().get("/v1/peers").unwrap();
+    peers.iter().find(|p| p["peer_id"] == peer).and_then(|p| p["state"].as_str().map(str::to_owned))
+}
+
+#[test]
+fn hostile_peers_are_refused_while_the_honest_nodes_converge() {
+    let (_tmp, root) = temp_root();
+    let a = agency_dir(&root, "Agency A");
+    let b = agency_dir(&root, "Agency B");
+    let m = agency_dir(&root, "Mallory");
+    let x = agency_dir(&root, "Outsider");
+    let x2 = agency_dir(&root, "Impostor");
+    let g = genesis(&[(&a, vec![&a]), (&b, vec![&b]), (&m, vec![&m])], 2, &[&a, &b, &m, &x, &x2]);
+    let network = g.network_id();
+    let node_a = TestNode::start(&a, &[]);
+    let node_b = TestNode::start(&b, std::slice::from_ref(&node_a.p2p));
+    let node_m = TestNode::start(&m, std::slice::from_ref(&node_a.p2p));
+    wait_for("members connected", CONVERGE, || node_a.admitted_peers() >= 2);
+    let estimate = |seed: u64| sets(1, seed, epoch())[0].estimate.clone();
+
+    // A non-member: refused, and what it publishes is never accepted.
+    let node_x = TestNode::start(&x, std::slice::from_ref(&node_a.p2p));
+    let x_update = x.signer().unwrap().unwrap().sign(network, 10, None, &Record::OrbitEstimate(estimate(70))).unwrap();
+    publish_raw(&node_x, &[x_update.to_bytes()]);
+
+    // A non-member presenting a copy of a member's public binding in the handshake.
+    let bound: serde_json::Value = node_m.client().post("/v1/bind-node", &json!({ "peer_id": node_m.peer_id() })).unwrap();
+    let binding: serde_json::Value = node_m.client().get(&format!("/v1/updates/{}", bound["update_id"].as_str().unwrap())).unwrap();
+    let node_x2 = TestNode::start(&x2, &[]);
+    let _: serde_json::Value =
+        node_x2.client().post("/v1/admin/present", &json!({ "items_hex": [binding["envelope_hex"]] })).unwrap();
+    let _: serde_json::Value = node_x2.client().post("/v1/admin/dial", &json!({ "addr": node_a.p2p })).unwrap();
+
+    // A member: garbage, a forged signature, another network's update, an oversized message.
+    let signer_m = m.signer().unwrap().unwrap();
+    let mut forged = signer_m.sign(network, 20, None, &Record::OrbitEstimate(estimate(71))).unwrap();
+    forged.header.signature[0] ^= 1;
+    let wrong_network =
+        signer_m.sign(protocol::ids::NetworkId([9; 32]), 21, None, &Record::OrbitEstimate(estimate(72))).unwrap();
+    publish_raw(&node_m, &[b"garbage".to_vec(), forged.to_bytes(), wrong_network.to_bytes(), vec![7u8; 20 * 1024]]);
+
+    // A member equivocating (three updates at one seq), a defective body, and an honest update.
+    let forked: Vec<protocol::Envelope> =
+        (73..76).map(|seed| signer_m.sign(network, 30, None, &Record::OrbitEstimate(estimate(seed))).unwrap()).collect();
+    let mut nan = estimate(76);
+    nan.eccentricity = f64::NAN;
+    let defective = signer_m.sign(network, 31, None, &Record::OrbitEstimate(nan)).unwrap();
+    let honest = signer_m.sign(network, 32, None, &Record::OrbitEstimate(estimate(77))).unwrap();
+    publish_raw(&node_m, &forked.iter().map(protocol::Envelope::to_bytes).collect::<Vec<_>>());
+    publish_raw(&node_m, &[defective.to_bytes(), honest.to_bytes()]);
+
+    wait_for("the honest update of the equivocator", CONVERGE, || {
+        current_count(&node_a, estimate(77).object) == 1 && current_count(&node_b, estimate(77).object) == 1
+    });
+    let mut ids: Vec<protocol::ids::UpdateId> = forked.iter().map(protocol::Envelope::id).collect();
+    ids.sort();
+    wait_for("the fork at both honest nodes", CONVERGE, || {
+        [&node_a, &node_b].iter().all(|n| update_held(n, &ids[0]) && update_held(n, &ids[1]))
+    });
+    for n in [&node_a, &node_b] {
+        assert!(!update_held(n, &ids[2]), "a third data header at a forked seq is not stored");
+        let check: node::core::CheckReport = n.client().get("/v1/check").unwrap();
+        assert_eq!(check.forks, 1, "the equivocation is one fork");
+        for seed in 73..76 {
+            assert_eq!(current_count(n, estimate(seed).object), 0, "both forked updates count nowhere");
+        }
+    }
+    wait_for("the defective body flagged", CONVERGE, || node_a.status()["core"]["defective"].as_u64().unwrap_or(0) >= 1);
+    assert!(update_held(&node_a, &defective.id()), "kept as evidence");
+    assert!(!update_held(&node_a, &forged.id()) && !update_held(&node_a, &wrong_network.id()));
+    assert_eq!(peer_state(&node_a, &node_m.peer_id()).as_deref(), Some("admitted"), "no penalty for a defective body");
+
+    // The outsiders were refused, and nothing of theirs is accepted.
+    assert_eq!(node_x.admitted_peers(), 0);
+    assert_eq!(node_x2.admitted_peers(), 0);
+    assert_ne!(peer_state(&node_a, &node_x.peer_id()).as_deref(), Some("admitted"));
+    assert_ne!(peer_state(&node_a, &node_x2.peer_id()).as_deref(), Some("admitted"));
+    assert!(!update_held(&node_a, &x_update.id()));
+
+    // A flood of 10 000 messages from the member: it is cut off, the others are served.
+    let flood: Vec<Vec<u8>> = (0..10_000u32).map(|i| format!("flood {i}").into_bytes()).collect();
+    for chunk in flood.chunks(2000) {
+        publish_raw(&node_m, chunk);
+    }
+    let summary = submit(&node_b.client(), &sets(10, 78, epoch())).unwrap();
+    assert_eq!(summary.accepted, 10);
+    wait_for("the flooder cut off", CONVERGE, || peer_state(&node_a, &node_m.peer_id()).is_none());
+    wait_converged(&[&node_a, &node_b], CONVERGE);
+}
