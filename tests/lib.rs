@@ -76,6 +76,10 @@ pub struct TestNode {
 impl TestNode {
     /// Starts a node with short heartbeats and sync intervals, dialling `bootstrap`.
     pub fn start(dir: &DataDir, bootstrap: &[String]) -> TestNode {
+        // Logs when RUST_LOG is set (once per test process).
+        if std::env::var_os("RUST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
+        }
         let bootstrap_toml = bootstrap.iter().map(|b| format!("\"{b}\"")).collect::<Vec<_>>().join(", ");
         let toml = format!(
             "data_dir = \"{}\"\n[api]\nlisten = \"127.0.0.1:0\"\n[network]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nbootstrap = [{bootstrap_toml}]\n\

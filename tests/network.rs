@@ -38,6 +38,7 @@ fn submit(client: &Client, sets: &[node::orbit::ElementSet]) -> anyhow::Result<S
         };
         let s: SubmitSummary = client.post("/v1/submit", &request)?;
         total.accepted += s.accepted;
+        total.metadata_updates += s.metadata_updates;
         total.rejected.extend(s.rejected);
     }
     Ok(total)
@@ -114,8 +115,10 @@ fn a_late_joiner_with_an_empty_store_catches_up_on_25000_updates_from_one_member
     let node_b = TestNode::start(&b, std::slice::from_ref(&node_a.p2p));
     wait_converged(&[&node_a, &node_b], Duration::from_secs(180));
     assert_eq!(node_b.headers(), 25_000);
-    let missing = node_b.status()["core"]["missing_bodies"].as_u64().unwrap();
-    assert_eq!(missing, 0, "every live body arrived too");
+    wait_for("every live body", Duration::from_secs(180), || {
+        node_b.status()["core"]["missing_bodies"].as_u64() == Some(0)
+    });
+    assert_eq!(node_b.status()["core"]["body_digest"], node_a.status()["core"]["body_digest"]);
 }
 
 #[test]
@@ -131,10 +134,11 @@ fn a_partition_of_two_from_three_heals_with_nothing_lost_and_a_restarted_node_co
             block(&nodes[j], &ids[i], true);
         }
     }
-    submit(&nodes[0].client(), &sets(30, 10, epoch())).unwrap();
-    submit(&nodes[2].client(), &sets(40, 20, epoch().plus_micros(60_000_000))).unwrap();
-    wait_for("side one agrees", CONVERGE, || nodes[1].headers() == 60);
-    wait_for("side two agrees", CONVERGE, || nodes[3].headers() == 80 && nodes[4].headers() == 80);
+    let updates = |s: SubmitSummary| (s.accepted + s.metadata_updates) as u64;
+    let side_one = updates(submit(&nodes[0].client(), &sets(30, 10, epoch())).unwrap());
+    let side_two = updates(submit(&nodes[2].client(), &sets(40, 20, epoch().plus_micros(60_000_000))).unwrap());
+    wait_for("side one agrees", CONVERGE, || nodes[1].headers() == side_one);
+    wait_for("side two agrees", CONVERGE, || nodes[3].headers() == side_two && nodes[4].headers() == side_two);
     assert_ne!(nodes[0].digest(), nodes[2].digest(), "the sides differ while partitioned");
     for &i in &one {
         for &j in &two {
@@ -144,18 +148,18 @@ fn a_partition_of_two_from_three_heals_with_nothing_lost_and_a_restarted_node_co
     }
     let refs: Vec<&TestNode> = nodes.iter().collect();
     wait_converged(&refs, CONVERGE);
-    assert_eq!(nodes[4].headers(), 140, "nothing lost on either side");
+    assert_eq!(nodes[4].headers(), side_one + side_two, "nothing lost on either side");
 
     // Restart a node while another keeps submitting: it comes back and converges.
     let restarted = nodes.remove(3);
     restarted.stop();
-    submit(&nodes[0].client(), &sets(25, 30, epoch().plus_micros(120_000_000))).unwrap();
+    let during = updates(submit(&nodes[0].client(), &sets(25, 30, epoch().plus_micros(120_000_000))).unwrap());
     let b2 = TestNode::start(&t.dirs[3], std::slice::from_ref(&nodes[2].p2p));
-    submit(&nodes[2].client(), &sets(25, 40, epoch().plus_micros(180_000_000))).unwrap();
+    let after = updates(submit(&nodes[2].client(), &sets(25, 40, epoch().plus_micros(180_000_000))).unwrap());
     nodes.push(b2);
     let refs: Vec<&TestNode> = nodes.iter().collect();
     wait_converged(&refs, CONVERGE);
-    assert_eq!(nodes[4].headers(), 240);
+    assert_eq!(nodes[4].headers(), side_one + side_two + during + after, "the restarted node has everything");
     let _ = &t.root;
 }
 
@@ -205,6 +209,12 @@ fn a_newcomer_joins_by_endorsement_and_only_at_the_threshold() {
     wait_converged(&all, CONVERGE);
 }
 
+/// Imports signed envelopes into a node's own store (its anti-entropy then serves them).
+fn import(node: &TestNode, items: &[Vec<u8>]) {
+    let _: serde_json::Value =
+        node.client().post("/v1/admin/import", &json!({ "items_hex": items.iter().map(hex::encode).collect::<Vec<_>>() })).unwrap();
+}
+
 fn update_held(node: &TestNode, id: &protocol::ids::UpdateId) -> bool {
     node.client().get::<serde_json::Value>(&format!("/v1/updates/{id}")).is_ok()
 }
@@ -236,7 +246,12 @@ fn hostile_peers_are_refused_while_the_honest_nodes_converge() {
     let node_b = TestNode::start(&b, std::slice::from_ref(&node_a.p2p));
     let node_m = TestNode::start(&m, std::slice::from_ref(&node_a.p2p));
     wait_for("members connected", CONVERGE, || node_a.admitted_peers() >= 2);
-    let estimate = |seed: u64| sets(1, seed, epoch())[0].estimate.clone();
+    // One object per seed, so that each update below is about an object of its own.
+    let estimate = |seed: u64| {
+        let mut e = sets(1, seed, epoch())[0].estimate.clone();
+        e.object = ObjectId::Norad(80_000 + seed as u32);
+        e
+    };
 
     // A non-member: refused, and what it publishes is never accepted.
     let node_x = TestNode::start(&x, std::slice::from_ref(&node_a.p2p));
@@ -266,8 +281,12 @@ fn hostile_peers_are_refused_while_the_honest_nodes_converge() {
     nan.eccentricity = f64::NAN;
     let defective = signer_m.sign(network, 31, None, &Record::OrbitEstimate(nan)).unwrap();
     let honest = signer_m.sign(network, 32, None, &Record::OrbitEstimate(estimate(77))).unwrap();
-    publish_raw(&node_m, &forked.iter().map(protocol::Envelope::to_bytes).collect::<Vec<_>>());
-    publish_raw(&node_m, &[defective.to_bytes(), honest.to_bytes()]);
+    // The equivocator's node holds all of them (so anti-entropy serves them even after its
+    // gossip score fell below the graylist for the garbage above) and gossips them too.
+    let mallory_updates: Vec<Vec<u8>> =
+        forked.iter().chain([&defective, &honest]).map(protocol::Envelope::to_bytes).collect();
+    import(&node_m, &mallory_updates);
+    publish_raw(&node_m, &mallory_updates);
 
     wait_for("the honest update of the equivocator", CONVERGE, || {
         current_count(&node_a, estimate(77).object) == 1 && current_count(&node_b, estimate(77).object) == 1

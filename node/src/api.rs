@@ -358,7 +358,8 @@ async fn submit(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<S
 async fn join_request(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<JoinRequestRequest>) -> ApiResult<JoinRequest> {
     authorise(&s, &headers)?;
     let name = req.name;
-    match s.core.ask(|reply| Command::JoinRequest { name, reply }).await? {
+    let own_peer_id = s.info.peer_id.parse::<libp2p::PeerId>().map(|p| p.to_bytes()).unwrap_or_default();
+    match s.core.ask(|reply| Command::JoinRequest { name, own_peer_id, reply }).await? {
         Ok(r) => Ok(Json(r)),
         Err(why) => Err(ApiError(StatusCode::CONFLICT, why)),
     }

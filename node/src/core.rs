@@ -48,7 +48,7 @@ pub enum Command {
     History { object: ObjectId, reply: oneshot::Sender<Vec<HistoryEntry>> },
     Catalogue { agency: Option<AgencyId>, reply: oneshot::Sender<Vec<CatalogueEntry>> },
     Members { reply: oneshot::Sender<MembersReport> },
-    JoinRequest { name: String, reply: oneshot::Sender<Result<JoinRequest, String>> },
+    JoinRequest { name: String, own_peer_id: Vec<u8>, reply: oneshot::Sender<Result<JoinRequest, String>> },
     Endorse { request: JoinRequest, reply: oneshot::Sender<Result<UpdateId, String>> },
     Suspend { agency: AgencyId, reason: String, reply: oneshot::Sender<Result<UpdateId, String>> },
     BindNode { peer_id: Vec<u8>, reply: oneshot::Sender<Result<UpdateId, String>> },
@@ -451,8 +451,8 @@ impl Core {
             Command::Members { reply } => {
                 let _ = reply.send(self.members());
             }
-            Command::JoinRequest { name, reply } => {
-                let _ = reply.send(self.join_request(name));
+            Command::JoinRequest { name, own_peer_id, reply } => {
+                let _ = reply.send(self.join_request(name, own_peer_id));
             }
             Command::Endorse { request, reply } => {
                 let _ = reply.send(self.endorse(request));
@@ -762,9 +762,12 @@ impl Core {
         }
     }
 
-    fn join_request(&mut self, name: String) -> Result<JoinRequest, String> {
+    fn join_request(&mut self, name: String, own_peer_id: Vec<u8>) -> Result<JoinRequest, String> {
         let agency = self.engine.agency().ok_or("a relay node cannot apply: apply from the agency's signing node")?;
-        let peer_ids = self.local_peer_ids();
+        let mut peer_ids = self.local_peer_ids();
+        if !peer_ids.contains(&own_peer_id) {
+            peer_ids.push(own_peer_id);
+        }
         let id = self.submit_one(Record::NodeBinding(NodeBinding { peer_ids }))?;
         let envelope = self.engine.envelope(&id).ok_or("the binding was not stored")?;
         Ok(JoinRequest {

@@ -777,10 +777,8 @@ impl EventLoop {
                     Verdict::Ignore => MessageAcceptance::Ignore,
                     Verdict::Reject => MessageAcceptance::Reject,
                 };
+                // A rejected message also comes as `Penalise`, which counts the fault once.
                 self.swarm.behaviour_mut().gossipsub.report_message_validation_result(&MessageId(message_id), &peer, acceptance);
-                if verdict == Verdict::Reject {
-                    self.fault(peer, "invalid gossip");
-                }
             }
             NetworkOutput::Penalise { peer, reason } => {
                 if let Ok(peer) = peer.0.parse::<PeerId>() {
