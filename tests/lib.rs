@@ -78,7 +78,10 @@ impl TestNode {
     pub fn start(dir: &DataDir, bootstrap: &[String]) -> TestNode {
         // Logs when RUST_LOG is set (once per test process).
         if std::env::var_os("RUST_LOG").is_some() {
-            let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_test_writer()
+                .try_init();
         }
         let bootstrap_toml = bootstrap.iter().map(|b| format!("\"{b}\"")).collect::<Vec<_>>().join(", ");
         let toml = format!(
@@ -90,7 +93,8 @@ impl TestNode {
         let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            let runtime =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
             runtime.block_on(node::daemon::run(
                 config,
                 async move {
@@ -104,7 +108,11 @@ impl TestNode {
         let mut p2p = String::new();
         wait_for("a p2p listen address", Duration::from_secs(20), || {
             let status: serde_json::Value = client.get("/v1/status").unwrap();
-            match status["network"]["listen_addrs"].as_array().and_then(|a| a.first()).and_then(|a| a.as_str()) {
+            match status["network"]["listen_addrs"]
+                .as_array()
+                .and_then(|a| a.first())
+                .and_then(|a| a.as_str())
+            {
                 Some(addr) => {
                     p2p = format!("{addr}/p2p/{}", status["node"]["peer_id"].as_str().unwrap());
                     true

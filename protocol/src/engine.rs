@@ -301,9 +301,10 @@ impl Engine {
     pub fn reserved_seq(&self) -> u64 {
         self.reserved_seq
     }
-    /// Whether this node may sign now (a signing node with peers syncs first).
+    /// Whether this node may sign now: a signing node with peers syncs first, unless its
+    /// agency is not a member yet (then nothing it signs counts, so it cannot fork).
     pub fn may_sign(&self) -> bool {
-        self.signer.is_some() && self.synced_for_signing
+        self.signer.as_ref().is_some_and(|s| self.synced_for_signing || !self.state.membership().is_admitted(&s.agency()))
     }
     pub fn digests(&self) -> Digests {
         Digests {
