@@ -138,6 +138,7 @@ pub fn router(
         .route("/v1/check", get(check))
         .route("/v1/peers", get(peers))
         .route("/v1/updates/{id}", get(update))
+        .route("/v1/arrivals", post(arrivals))
         .route("/v1/admin/block", post(block))
         .route("/v1/admin/dial", post(dial))
         .route("/v1/admin/publish-raw", post(publish_raw))
@@ -277,6 +278,17 @@ async fn update(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<
         Some(bytes) => Ok(Json(serde_json::json!({ "update_id": id, "envelope_hex": hex::encode(bytes) }))),
         None => Err(ApiError(StatusCode::NOT_FOUND, format!("update {id} is not held by this node"))),
     }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArrivalsRequest {
+    pub ids: Vec<protocol::ids::UpdateId>,
+}
+
+/// When each update arrived at this node (µs since 1970, or null), for delivery measurements.
+async fn arrivals(State(s): State<AppState>, Json(req): Json<ArrivalsRequest>) -> ApiResult<Vec<Option<i64>>> {
+    let ids = req.ids;
+    Ok(Json(s.core.ask(|reply| Command::Arrivals { ids, reply }).await?))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

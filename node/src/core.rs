@@ -26,6 +26,9 @@ use tokio::sync::{mpsc, oneshot};
 use crate::orbit::ElementSet;
 use crate::store::Store;
 
+/// Arrival times remembered (for delivery-latency measurements), most recent first out.
+pub const ARRIVALS_KEPT: usize = 100_000;
+
 /// Statements one peer may present in the gating handshake.
 pub const MAX_HANDSHAKE_STATEMENTS: usize = 256;
 
@@ -59,6 +62,8 @@ pub enum Command {
     HandshakeStatements { own_peer_id: Vec<u8>, reply: oneshot::Sender<Vec<Vec<u8>>> },
     /// Adds statements presented in every handshake (operators' and tests' override).
     PresentAlso { statements: Vec<Vec<u8>> },
+    /// When each of these updates arrived here (µs since 1970), for delivery measurements.
+    Arrivals { ids: Vec<UpdateId>, reply: oneshot::Sender<Vec<Option<i64>>> },
     /// One update's canonical envelope (header and, where held, body), for audit.
     Update { id: UpdateId, reply: oneshot::Sender<Option<Vec<u8>>> },
     /// Consistency checks: views equal a rebuild, the store holds what the engine holds.
@@ -276,6 +281,8 @@ pub fn spawn(
         dirty_views: BTreeSet::new(),
         last_view_persist: Instant::now(),
         present_also: Vec::new(),
+        arrivals: BTreeMap::new(),
+        arrival_order: std::collections::VecDeque::new(),
     };
     core.check_stored_views()?;
     let thread = std::thread::Builder::new()
@@ -307,6 +314,8 @@ struct Core {
     dirty_views: BTreeSet<ObjectId>,
     last_view_persist: Instant,
     present_also: Vec<Vec<u8>>,
+    arrivals: BTreeMap<UpdateId, i64>,
+    arrival_order: std::collections::VecDeque<UpdateId>,
 }
 
 impl Core {
@@ -380,11 +389,13 @@ impl Core {
                         tracing::error!(error = %e, "the store refused a write; stopping");
                         std::process::exit(70);
                     }
+                    let arrived = now_epoch().0;
                     for op in &ops {
-                        if let StoreOp::PutHeader { signed, .. } = op {
+                        if let StoreOp::PutHeader { id, signed } = op {
                             if let Some(object) = signed.header.object {
                                 self.dirty_views.insert(object);
                             }
+                            self.record_arrival(*id, arrived);
                         }
                     }
                 }
@@ -408,6 +419,18 @@ impl Core {
         }
         tracing::debug!(engine_us, effects_us = t.elapsed().as_micros() as u64, "engine step");
         submitted
+    }
+
+    /// Remembers when an update arrived, for the last [`ARRIVALS_KEPT`] updates.
+    fn record_arrival(&mut self, id: UpdateId, at_us: i64) {
+        if self.arrivals.insert(id, at_us).is_none() {
+            self.arrival_order.push_back(id);
+            if self.arrival_order.len() > ARRIVALS_KEPT {
+                if let Some(old) = self.arrival_order.pop_front() {
+                    self.arrivals.remove(&old);
+                }
+            }
+        }
     }
 
     fn to_network(&self, output: NetworkOutput) {
@@ -474,6 +497,9 @@ impl Core {
                 let _ = reply.send(statements);
             }
             Command::PresentAlso { statements } => self.present_also = statements,
+            Command::Arrivals { ids, reply } => {
+                let _ = reply.send(ids.iter().map(|id| self.arrivals.get(id).copied()).collect());
+            }
             Command::Update { id, reply } => {
                 let _ = reply.send(self.engine.envelope(&id).map(|e| e.to_bytes()));
             }

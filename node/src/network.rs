@@ -107,7 +107,12 @@ pub struct NetworkStatus {
     pub last_sync: Option<String>,
     pub gossip_received: u64,
     pub gossip_published: u64,
+    /// Payload bytes of gossip messages received and published.
+    pub gossip_bytes: u64,
+    /// Bytes of all sync messages sent and received.
     pub sync_bytes: u64,
+    /// Bytes of negentropy reconciliation messages in completed sessions this node started.
+    pub reconcile_bytes: u64,
 }
 
 /// Commands for the event loop.
@@ -339,7 +344,9 @@ struct NetStats {
     last_sync: Option<Instant>,
     gossip_received: u64,
     gossip_published: u64,
+    gossip_bytes: u64,
     sync_bytes: u64,
+    reconcile_bytes: u64,
 }
 
 struct EventLoop {
@@ -453,14 +460,12 @@ impl EventLoop {
                 tracing::debug!(peer = %peer_id, "connected; handshaking");
                 self.request_handshake(peer_id);
             }
-            SwarmEvent::ConnectionClosed { peer_id, num_established, .. } => {
-                if num_established == 0 {
-                    self.peers.remove(&peer_id);
-                    let _ = self.core.try_send(Command::Network(NetworkInput::SyncFailed {
-                        peer: to_peer(&peer_id),
-                        reason: "disconnected".into(),
-                    }));
-                }
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+                self.peers.remove(&peer_id);
+                let _ = self.core.try_send(Command::Network(NetworkInput::SyncFailed {
+                    peer: to_peer(&peer_id),
+                    reason: "disconnected".into(),
+                }));
             }
             SwarmEvent::Behaviour(event) => self.on_behaviour_event(event).await,
             _ => {}
@@ -562,10 +567,10 @@ impl EventLoop {
                     state.latency = Some(rtt);
                 }
             }
-            BehaviourEvent::Kad(kad::Event::RoutingUpdated { peer, addresses, .. }) => {
-                if !self.swarm.is_connected(&peer) && peer != self.local_peer_id && !self.is_blocked(&peer) {
-                    let _ = self.swarm.dial(addresses.first().clone());
-                }
+            BehaviourEvent::Kad(kad::Event::RoutingUpdated { peer, addresses, .. })
+                if !self.swarm.is_connected(&peer) && peer != self.local_peer_id && !self.is_blocked(&peer) =>
+            {
+                let _ = self.swarm.dial(addresses.first().clone());
             }
             _ => {}
         }
@@ -602,6 +607,7 @@ impl EventLoop {
 
     fn on_gossip(&mut self, source: PeerId, message_id: MessageId, message: gossipsub::Message) {
         self.stats.gossip_received += 1;
+        self.stats.gossip_bytes += message.data.len() as u64;
         let verdict_ignore = |s: &mut Self| {
             s.swarm.behaviour_mut().gossipsub.report_message_validation_result(&message_id, &source, MessageAcceptance::Ignore);
         };
@@ -710,7 +716,9 @@ impl EventLoop {
                     last_sync: self.stats.last_sync.map(|t| format!("{:.1} s ago", t.elapsed().as_secs_f64())),
                     gossip_received: self.stats.gossip_received,
                     gossip_published: self.stats.gossip_published,
+                    gossip_bytes: self.stats.gossip_bytes,
                     sync_bytes: self.stats.sync_bytes,
+                    reconcile_bytes: self.stats.reconcile_bytes,
                 });
             }
             NetCommand::Peers { reply } => {
@@ -764,8 +772,12 @@ impl EventLoop {
         match output {
             NetworkOutput::Publish(bytes) => {
                 let topic = self.topic.clone();
+                let len = bytes.len();
                 match self.swarm.behaviour_mut().gossipsub.publish(topic, bytes) {
-                    Ok(_) => self.stats.gossip_published += 1,
+                    Ok(_) => {
+                        self.stats.gossip_published += 1;
+                        self.stats.gossip_bytes += len as u64;
+                    }
                     // Normal: no peers yet, or the same bytes again. Anti-entropy delivers.
                     Err(e) => tracing::debug!(error = %e, "publish not sent"),
                 }
@@ -796,6 +808,7 @@ impl EventLoop {
                 let Ok(peer_id) = peer.0.parse::<PeerId>() else { return };
                 if report.aborted.is_none() {
                     self.stats.syncs_completed += 1;
+                    self.stats.reconcile_bytes += report.reconcile_bytes as u64;
                     self.stats.last_sync = Some(Instant::now());
                     if let Some(state) = self.peers.get_mut(&peer_id) {
                         state.last_sync = Some(Instant::now());
