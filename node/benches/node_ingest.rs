@@ -32,7 +32,8 @@ fn start(dir: &Path) -> (Child, Duration) {
         std::thread::sleep(Duration::from_millis(5));
     }
     let client = node::client::Client::for_data_dir(&node::datadir::DataDir::new(dir)).expect("client");
-    let _: serde_json::Value = client.get("/v1/objects/90000").or_else(|_| client.get("/v1/status")).expect("serving");
+    let _: serde_json::Value =
+        client.get("/v1/objects/90000").or_else(|_| client.get("/v1/status")).expect("serving");
     (child, t.elapsed())
 }
 
@@ -70,12 +71,18 @@ fn main() {
     commons(&b, &["genesis", "add-founder", g]);
     commons(&a, &["genesis", "seal", g]);
     commons(&a, &["init", "--genesis", g]);
-    std::fs::write(a.join("config.toml"), "[api]\nlisten = \"127.0.0.1:0\"\n[network]\nenabled = false\n[screening]\nenabled = false\n")
-        .expect("config");
+    std::fs::write(
+        a.join("config.toml"),
+        "[api]\nlisten = \"127.0.0.1:0\"\n[network]\nenabled = false\n[screening]\nenabled = false\n",
+    )
+    .expect("config");
 
     let catalogue = node::data::data_file("catalog/full-catalog-3le-2023-03-31.txt")
         .unwrap_or_else(|| synthetic_file(tmp.path(), 24_548, 0, 1));
-    let n_objects = node::orbit::read_element_sets(&std::fs::read_to_string(&catalogue).expect("read"), "catalogue").sets.len();
+    let n_objects =
+        node::orbit::read_element_sets(&std::fs::read_to_string(&catalogue).expect("read"), "catalogue")
+            .sets
+            .len();
 
     let (child, _) = start(&a);
     let t = Instant::now();
@@ -84,7 +91,8 @@ fn main() {
     // Grow the store to 100 000 updates: each later epoch adds one estimate per object.
     let mut hours = 1;
     loop {
-        let status: serde_json::Value = serde_json::from_str(&commons(&a, &["--json", "status"])).expect("json");
+        let status: serde_json::Value =
+            serde_json::from_str(&commons(&a, &["--json", "status"])).expect("json");
         let headers = status["core"]["headers"].as_u64().unwrap_or(0);
         if headers >= 100_000 {
             break;
@@ -121,5 +129,9 @@ fn main() {
     );
     println!("| restart to serving, {stored} stored updates | {:.2} s | < 2 s |", restart.as_secs_f64());
     println!("| resident memory after restart, {stored} stored updates | {rss:.0} MB | < 200 MB |");
-    println!("| `object ID` API latency, 1 000 sequential requests, p50 / p99 | {:.2} / {:.2} ms | p99 < 2 ms |", p(0.5), p(0.99));
+    println!(
+        "| `object ID` API latency, 1 000 sequential requests, p50 / p99 | {:.2} / {:.2} ms | p99 < 2 ms |",
+        p(0.5),
+        p(0.99)
+    );
 }

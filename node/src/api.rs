@@ -100,7 +100,8 @@ fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
         .unwrap_or("");
     // Constant-time comparison: the token is a secret.
     let expected = state.token.as_bytes();
-    let ok = given.len() == expected.len() && given.bytes().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+    let ok = given.len() == expected.len()
+        && given.bytes().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
     if ok {
         Ok(())
     } else {
@@ -179,11 +180,17 @@ async fn object(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<
     let object = parse_object(&id)?;
     match s.core.ask(|reply| Command::Object { object, reply }).await? {
         Some(report) => Ok(Json(report)),
-        None => Err(ApiError(StatusCode::NOT_FOUND, format!("unknown object {object}: no member has published anything about it"))),
+        None => Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("unknown object {object}: no member has published anything about it"),
+        )),
     }
 }
 
-async fn history(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Vec<crate::core::HistoryEntry>> {
+async fn history(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Vec<crate::core::HistoryEntry>> {
     let object = parse_object(&id)?;
     let entries = s.core.ask(|reply| Command::History { object, reply }).await?;
     if entries.is_empty() {
@@ -197,7 +204,10 @@ struct CatalogueQuery {
     agency: Option<String>,
 }
 
-async fn catalogue(State(s): State<AppState>, Query(q): Query<CatalogueQuery>) -> ApiResult<Vec<crate::core::CatalogueEntry>> {
+async fn catalogue(
+    State(s): State<AppState>,
+    Query(q): Query<CatalogueQuery>,
+) -> ApiResult<Vec<crate::core::CatalogueEntry>> {
     let agency = q.agency.as_deref().map(parse_agency).transpose()?;
     Ok(Json(s.core.ask(|reply| Command::Catalogue { agency, reply }).await?))
 }
@@ -222,7 +232,10 @@ pub fn regime(estimate: &OrbitEstimate) -> &'static str {
     }
 }
 
-async fn search(State(s): State<AppState>, Query(q): Query<SearchQuery>) -> ApiResult<Vec<crate::core::CatalogueEntry>> {
+async fn search(
+    State(s): State<AppState>,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<Vec<crate::core::CatalogueEntry>> {
     let agency = q.agency.as_deref().map(parse_agency).transpose()?;
     let all = s.core.ask(|reply| Command::Catalogue { agency, reply }).await?;
     let contains = |field: &Option<String>, needle: &Option<String>| match needle {
@@ -231,16 +244,24 @@ async fn search(State(s): State<AppState>, Query(q): Query<SearchQuery>) -> ApiR
     };
     if let Some(r) = &q.regime {
         if !["LEO", "MEO", "GEO", "HEO"].contains(&r.to_uppercase().as_str()) {
-            return Err(ApiError(StatusCode::BAD_REQUEST, format!("unknown regime {r:?}: use LEO, MEO, GEO or HEO")));
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("unknown regime {r:?}: use LEO, MEO, GEO or HEO"),
+            ));
         }
     }
     let found = all
         .into_iter()
-        .filter(|e| contains(&e.name, &q.name) && contains(&e.cospar_id, &q.cospar) && contains(&e.owner, &q.owner))
+        .filter(|e| {
+            contains(&e.name, &q.name) && contains(&e.cospar_id, &q.cospar) && contains(&e.owner, &q.owner)
+        })
         .filter(|e| match &q.object_type {
             None => true,
             Some(t) => e.object_type.is_some_and(|ot| {
-                serde_json::to_value(ot).ok().and_then(|v| v.as_str().map(str::to_owned)).is_some_and(|v| v.eq_ignore_ascii_case(t))
+                serde_json::to_value(ot)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .is_some_and(|v| v.eq_ignore_ascii_case(t))
             }),
         })
         .filter(|e| q.regime.as_ref().is_none_or(|r| regime(&e.estimate).eq_ignore_ascii_case(r)))
@@ -262,18 +283,27 @@ pub struct BlockRequest {
 }
 
 /// Refuses (or lifts the refusal of) a peer: for operators, and for partition tests.
-async fn block(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<BlockRequest>) -> ApiResult<serde_json::Value> {
+async fn block(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Json(req): Json<BlockRequest>,
+) -> ApiResult<serde_json::Value> {
     authorise(&s, &headers)?;
-    let peer: libp2p::PeerId =
-        req.peer_id.parse().map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid peer id {:?}: {e}", req.peer_id)))?;
-    let network = s.network.as_ref().ok_or_else(|| ApiError(StatusCode::CONFLICT, "the network is disabled in this node's config".into()))?;
+    let peer: libp2p::PeerId = req
+        .peer_id
+        .parse()
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid peer id {:?}: {e}", req.peer_id)))?;
+    let network = s.network.as_ref().ok_or_else(|| {
+        ApiError(StatusCode::CONFLICT, "the network is disabled in this node's config".into())
+    })?;
     network.block(peer, req.blocked).await?;
     Ok(Json(serde_json::json!({ "peer_id": req.peer_id, "blocked": req.blocked })))
 }
 
 /// One update's canonical envelope, hex: anyone can re-verify it and reproduce what cites it.
 async fn update(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<serde_json::Value> {
-    let id: protocol::ids::UpdateId = id.parse().map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("{e}")))?;
+    let id: protocol::ids::UpdateId =
+        id.parse().map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("{e}")))?;
     match s.core.ask(|reply| Command::Update { id, reply }).await? {
         Some(bytes) => Ok(Json(serde_json::json!({ "update_id": id, "envelope_hex": hex::encode(bytes) }))),
         None => Err(ApiError(StatusCode::NOT_FOUND, format!("update {id} is not held by this node"))),
@@ -286,7 +316,10 @@ pub struct ArrivalsRequest {
 }
 
 /// When each update arrived at this node (µs since 1970, or null), for delivery measurements.
-async fn arrivals(State(s): State<AppState>, Json(req): Json<ArrivalsRequest>) -> ApiResult<Vec<Option<i64>>> {
+async fn arrivals(
+    State(s): State<AppState>,
+    Json(req): Json<ArrivalsRequest>,
+) -> ApiResult<Vec<Option<i64>>> {
     let ids = req.ids;
     Ok(Json(s.core.ask(|reply| Command::Arrivals { ids, reply }).await?))
 }
@@ -296,11 +329,19 @@ pub struct DialRequest {
     pub addr: String,
 }
 
-async fn dial(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<DialRequest>) -> ApiResult<serde_json::Value> {
+async fn dial(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Json(req): Json<DialRequest>,
+) -> ApiResult<serde_json::Value> {
     authorise(&s, &headers)?;
-    let addr: libp2p::Multiaddr =
-        req.addr.parse().map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid address {:?}: {e}", req.addr)))?;
-    let network = s.network.as_ref().ok_or_else(|| ApiError(StatusCode::CONFLICT, "the network is disabled in this node's config".into()))?;
+    let addr: libp2p::Multiaddr = req
+        .addr
+        .parse()
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid address {:?}: {e}", req.addr)))?;
+    let network = s.network.as_ref().ok_or_else(|| {
+        ApiError(StatusCode::CONFLICT, "the network is disabled in this node's config".into())
+    })?;
     network.dial(addr).await?;
     Ok(Json(serde_json::json!({ "dialled": req.addr })))
 }
@@ -314,14 +355,22 @@ fn decode_hex_list(list: &HexList) -> Result<Vec<Vec<u8>>, ApiError> {
     list.items_hex
         .iter()
         .enumerate()
-        .map(|(i, h)| hex::decode(h).map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("items_hex[{i}]: {e}"))))
+        .map(|(i, h)| {
+            hex::decode(h).map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("items_hex[{i}]: {e}")))
+        })
         .collect()
 }
 
 /// Publishes bytes on the updates topic as given (diagnostics and hostile-peer tests).
-async fn publish_raw(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<HexList>) -> ApiResult<serde_json::Value> {
+async fn publish_raw(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Json(req): Json<HexList>,
+) -> ApiResult<serde_json::Value> {
     authorise(&s, &headers)?;
-    let network = s.network.as_ref().ok_or_else(|| ApiError(StatusCode::CONFLICT, "the network is disabled in this node's config".into()))?;
+    let network = s.network.as_ref().ok_or_else(|| {
+        ApiError(StatusCode::CONFLICT, "the network is disabled in this node's config".into())
+    })?;
     let items = decode_hex_list(&req)?;
     let n = items.len();
     for bytes in items {
@@ -331,7 +380,11 @@ async fn publish_raw(State(s): State<AppState>, headers: HeaderMap, Json(req): J
 }
 
 /// Sets extra statements this node presents in every gating handshake.
-async fn present(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<HexList>) -> ApiResult<serde_json::Value> {
+async fn present(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Json(req): Json<HexList>,
+) -> ApiResult<serde_json::Value> {
     authorise(&s, &headers)?;
     let statements = decode_hex_list(&req)?;
     let n = statements.len();
@@ -340,7 +393,11 @@ async fn present(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<
 }
 
 /// Imports signed envelopes (canonical bytes, hex), verified like any others.
-async fn import(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<HexList>) -> ApiResult<serde_json::Value> {
+async fn import(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Json(req): Json<HexList>,
+) -> ApiResult<serde_json::Value> {
     authorise(&s, &headers)?;
     let items = decode_hex_list(&req)?;
     let added = s.core.ask(|reply| Command::ImportEnvelopes { items, reply }).await?;
@@ -355,10 +412,17 @@ async fn members(State(s): State<AppState>) -> ApiResult<crate::core::MembersRep
     Ok(Json(s.core.ask(|reply| Command::Members { reply }).await?))
 }
 
-async fn submit(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<SubmitRequest>) -> ApiResult<crate::core::SubmitSummary> {
+async fn submit(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Json(req): Json<SubmitRequest>,
+) -> ApiResult<crate::core::SubmitSummary> {
     authorise(&s, &headers)?;
     if req.sets.len() > SUBMIT_BATCH {
-        return Err(ApiError(StatusCode::PAYLOAD_TOO_LARGE, format!("at most {SUBMIT_BATCH} element sets per request")));
+        return Err(ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("at most {SUBMIT_BATCH} element sets per request"),
+        ));
     }
     let sets = req.sets.into_iter().map(ElementSet::from).collect();
     match s.core.ask(|reply| Command::SubmitElementSets { sets, reply }).await? {
@@ -367,7 +431,11 @@ async fn submit(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<S
     }
 }
 
-async fn join_request(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<JoinRequestRequest>) -> ApiResult<JoinRequest> {
+async fn join_request(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Json(req): Json<JoinRequestRequest>,
+) -> ApiResult<JoinRequest> {
     authorise(&s, &headers)?;
     let name = req.name;
     let own_peer_id = s.info.peer_id.parse::<libp2p::PeerId>().map(|p| p.to_bytes()).unwrap_or_default();
@@ -384,22 +452,36 @@ fn update_answer(result: Result<protocol::ids::UpdateId, String>) -> ApiResult<s
     }
 }
 
-async fn endorse(State(s): State<AppState>, headers: HeaderMap, Json(request): Json<JoinRequest>) -> ApiResult<serde_json::Value> {
+async fn endorse(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Json(request): Json<JoinRequest>,
+) -> ApiResult<serde_json::Value> {
     authorise(&s, &headers)?;
     update_answer(s.core.ask(|reply| Command::Endorse { request, reply }).await?)
 }
 
-async fn suspend(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<SuspendRequest>) -> ApiResult<serde_json::Value> {
+async fn suspend(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Json(req): Json<SuspendRequest>,
+) -> ApiResult<serde_json::Value> {
     authorise(&s, &headers)?;
     let agency = parse_agency(&req.agency)?;
     let reason = req.reason;
     update_answer(s.core.ask(|reply| Command::Suspend { agency, reason, reply }).await?)
 }
 
-async fn bind_node(State(s): State<AppState>, headers: HeaderMap, Json(req): Json<BindNodeRequest>) -> ApiResult<serde_json::Value> {
+async fn bind_node(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Json(req): Json<BindNodeRequest>,
+) -> ApiResult<serde_json::Value> {
     authorise(&s, &headers)?;
-    let peer: libp2p::PeerId =
-        req.peer_id.parse().map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid peer id {:?}: {e}", req.peer_id)))?;
+    let peer: libp2p::PeerId = req
+        .peer_id
+        .parse()
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid peer id {:?}: {e}", req.peer_id)))?;
     let peer_id = peer.to_bytes();
     update_answer(s.core.ask(|reply| Command::BindNode { peer_id, reply }).await?)
 }

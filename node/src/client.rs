@@ -54,9 +54,15 @@ impl Client {
 
     fn answer<T: DeserializeOwned>(&self, mut response: ureq::http::Response<ureq::Body>) -> Result<T> {
         let status = response.status();
-        let text = response.body_mut().with_config().limit(1 << 30).read_to_string().context("reading the node's answer")?;
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(1 << 30)
+            .read_to_string()
+            .context("reading the node's answer")?;
         if status.is_success() {
-            return serde_json::from_str(&text).context("the node's answer is not the JSON this CLI expects (versions differ?)");
+            return serde_json::from_str(&text)
+                .context("the node's answer is not the JSON this CLI expects (versions differ?)");
         }
         let message = serde_json::from_str::<serde_json::Value>(&text)
             .ok()
@@ -70,7 +76,8 @@ impl Client {
     }
 
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        let response = self.agent.get(format!("{}{path}", self.base)).call().map_err(|e| self.unreachable(e))?;
+        let response =
+            self.agent.get(format!("{}{path}", self.base)).call().map_err(|e| self.unreachable(e))?;
         self.answer(response)
     }
 

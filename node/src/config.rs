@@ -186,15 +186,16 @@ pub struct Config {
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
         Self::from_toml(&text, Some(path))
     }
 
     /// Parses and validates TOML text; `path` names it in errors and anchors relative paths.
     pub fn from_toml(text: &str, path: Option<&Path>) -> Result<Config, ConfigError> {
         let shown = path.map(Path::to_owned).unwrap_or_else(|| PathBuf::from("<config>"));
-        let file: ConfigFile =
-            toml::from_str(text).map_err(|e| ConfigError::Parse { path: shown.clone(), message: e.to_string() })?;
+        let file: ConfigFile = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: shown.clone(), message: e.to_string() })?;
         file.validate(path)
     }
 }
@@ -203,17 +204,24 @@ impl ConfigFile {
     /// Validates into typed values.
     pub fn validate(self, path: Option<&Path>) -> Result<Config, ConfigError> {
         let shown = path.map(Path::to_owned).unwrap_or_else(|| PathBuf::from("<config>"));
-        let invalid = |setting: &'static str, why: String| ConfigError::Invalid { path: shown.clone(), setting, why };
+        let invalid =
+            |setting: &'static str, why: String| ConfigError::Invalid { path: shown.clone(), setting, why };
         let base = path.and_then(Path::parent).map(Path::to_owned).unwrap_or_else(|| PathBuf::from("."));
         let data_dir = match self.data_dir {
             Some(d) if d.is_absolute() => d,
             Some(d) => base.join(d),
             None => base.clone(),
         };
-        let api_listen: SocketAddr =
-            self.api.listen.parse().map_err(|e| invalid("api.listen", format!("{:?}: {e}", self.api.listen)))?;
+        let api_listen: SocketAddr = self
+            .api
+            .listen
+            .parse()
+            .map_err(|e| invalid("api.listen", format!("{:?}: {e}", self.api.listen)))?;
         if !api_listen.ip().is_loopback() {
-            return Err(invalid("api.listen", "the local API listens on loopback only (127.0.0.1 or ::1)".into()));
+            return Err(invalid(
+                "api.listen",
+                "the local API listens on loopback only (127.0.0.1 or ::1)".into(),
+            ));
         }
         let parse_addrs = |setting: &'static str, list: &[String]| -> Result<Vec<Multiaddr>, ConfigError> {
             list.iter()
@@ -230,7 +238,10 @@ impl ConfigFile {
             return Err(invalid("gossip.heartbeat_ms", "must be between 1 and 60 000".into()));
         }
         if g.max_message_bytes < protocol::codec::MAX_UPDATE_BYTES {
-            return Err(invalid("gossip.max_message_bytes", format!("must be at least one update ({} bytes)", protocol::codec::MAX_UPDATE_BYTES)));
+            return Err(invalid(
+                "gossip.max_message_bytes",
+                format!("must be at least one update ({} bytes)", protocol::codec::MAX_UPDATE_BYTES),
+            ));
         }
         if self.sync.interval_s == 0 {
             return Err(invalid("sync.interval_s", "must be at least 1".into()));

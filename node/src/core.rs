@@ -43,36 +43,91 @@ pub const VIEW_PERSIST_INTERVAL: Duration = Duration::from_secs(2);
 /// Things the engine task is asked to do.
 #[derive(Debug)]
 pub enum Command {
-    SubmitElementSets { sets: Vec<ElementSet>, reply: oneshot::Sender<Result<SubmitSummary, String>> },
-    SubmitRecords { records: Vec<Record>, reply: oneshot::Sender<Vec<Result<UpdateId, String>>> },
-    ImportEnvelopes { items: Vec<Vec<u8>>, reply: oneshot::Sender<usize> },
-    Status { reply: oneshot::Sender<CoreStatus> },
-    Object { object: ObjectId, reply: oneshot::Sender<Option<ObjectReport>> },
-    History { object: ObjectId, reply: oneshot::Sender<Vec<HistoryEntry>> },
-    Catalogue { agency: Option<AgencyId>, reply: oneshot::Sender<Vec<CatalogueEntry>> },
-    Members { reply: oneshot::Sender<MembersReport> },
-    JoinRequest { name: String, own_peer_id: Vec<u8>, reply: oneshot::Sender<Result<JoinRequest, String>> },
-    Endorse { request: JoinRequest, reply: oneshot::Sender<Result<UpdateId, String>> },
-    Suspend { agency: AgencyId, reason: String, reply: oneshot::Sender<Result<UpdateId, String>> },
-    BindNode { peer_id: Vec<u8>, reply: oneshot::Sender<Result<UpdateId, String>> },
+    SubmitElementSets {
+        sets: Vec<ElementSet>,
+        reply: oneshot::Sender<Result<SubmitSummary, String>>,
+    },
+    SubmitRecords {
+        records: Vec<Record>,
+        reply: oneshot::Sender<Vec<Result<UpdateId, String>>>,
+    },
+    ImportEnvelopes {
+        items: Vec<Vec<u8>>,
+        reply: oneshot::Sender<usize>,
+    },
+    Status {
+        reply: oneshot::Sender<CoreStatus>,
+    },
+    Object {
+        object: ObjectId,
+        reply: oneshot::Sender<Option<ObjectReport>>,
+    },
+    History {
+        object: ObjectId,
+        reply: oneshot::Sender<Vec<HistoryEntry>>,
+    },
+    Catalogue {
+        agency: Option<AgencyId>,
+        reply: oneshot::Sender<Vec<CatalogueEntry>>,
+    },
+    Members {
+        reply: oneshot::Sender<MembersReport>,
+    },
+    JoinRequest {
+        name: String,
+        own_peer_id: Vec<u8>,
+        reply: oneshot::Sender<Result<JoinRequest, String>>,
+    },
+    Endorse {
+        request: JoinRequest,
+        reply: oneshot::Sender<Result<UpdateId, String>>,
+    },
+    Suspend {
+        agency: AgencyId,
+        reason: String,
+        reply: oneshot::Sender<Result<UpdateId, String>>,
+    },
+    BindNode {
+        peer_id: Vec<u8>,
+        reply: oneshot::Sender<Result<UpdateId, String>>,
+    },
     /// Gating: ingest the statements a peer presented that admit its agency, and answer the
     /// admitted agency whose newest binding lists the peer id (none: refuse the peer).
-    Gate { peer_id: Vec<u8>, presented: Vec<Vec<u8>>, reply: oneshot::Sender<Option<AgencyId>> },
+    Gate {
+        peer_id: Vec<u8>,
+        presented: Vec<Vec<u8>>,
+        reply: oneshot::Sender<Option<AgencyId>>,
+    },
     /// What this node presents in the gating handshake.
-    HandshakeStatements { own_peer_id: Vec<u8>, reply: oneshot::Sender<Vec<Vec<u8>>> },
+    HandshakeStatements {
+        own_peer_id: Vec<u8>,
+        reply: oneshot::Sender<Vec<Vec<u8>>>,
+    },
     /// Adds statements presented in every handshake (operators' and tests' override).
-    PresentAlso { statements: Vec<Vec<u8>> },
+    PresentAlso {
+        statements: Vec<Vec<u8>>,
+    },
     /// When each of these updates arrived here (µs since 1970), for delivery measurements.
-    Arrivals { ids: Vec<UpdateId>, reply: oneshot::Sender<Vec<Option<i64>>> },
+    Arrivals {
+        ids: Vec<UpdateId>,
+        reply: oneshot::Sender<Vec<Option<i64>>>,
+    },
     /// One update's canonical envelope (header and, where held, body), for audit.
-    Update { id: UpdateId, reply: oneshot::Sender<Option<Vec<u8>>> },
+    Update {
+        id: UpdateId,
+        reply: oneshot::Sender<Option<Vec<u8>>>,
+    },
     /// Consistency checks: views equal a rebuild, the store holds what the engine holds.
-    Check { reply: oneshot::Sender<CheckReport> },
+    Check {
+        reply: oneshot::Sender<CheckReport>,
+    },
     /// From the network: a gossip message, a sync request to answer, a sync answer.
     Network(NetworkInput),
     /// Periodic housekeeping (derived views are written to the store).
     Tick,
-    Shutdown { reply: oneshot::Sender<()> },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
 }
 
 /// Inputs that the network module feeds to the engine.
@@ -261,7 +316,10 @@ pub fn spawn(
     let t = Instant::now();
     let repaired = store.repair().context("repairing the store")?;
     if repaired > 0 {
-        tracing::warn!(entries = repaired, "removed index entries and bodies left without a header by a crash");
+        tracing::warn!(
+            entries = repaired,
+            "removed index entries and bodies left without a header by a crash"
+        );
     }
     let stored = store.load_all().context("reading the store")?;
     let n_stored = stored.len();
@@ -269,7 +327,11 @@ pub fn spawn(
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
     let engine = Engine::restore(genesis, config.engine, signer, seed, stored, reserved);
-    tracing::info!(updates = n_stored, elapsed_ms = t.elapsed().as_millis() as u64, "engine restored from the store");
+    tracing::info!(
+        updates = n_stored,
+        elapsed_ms = t.elapsed().as_millis() as u64,
+        "engine restored from the store"
+    );
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
     let (net_tx, net_rx) = mpsc::channel(NETWORK_OUTPUT_QUEUE);
     let mut core = Core {
@@ -322,7 +384,9 @@ impl Core {
     /// Derived views in the store are rebuilt from the updates when missing or stale.
     fn check_stored_views(&mut self) -> Result<()> {
         let digest = self.engine.state().header_digest();
-        if self.store.views_digest()? != Some(digest) || self.store.n_views() == 0 && self.engine.state().n_headers() > 0 {
+        if self.store.views_digest()? != Some(digest)
+            || self.store.n_views() == 0 && self.engine.state().n_headers() > 0
+        {
             tracing::info!("stored views are missing or stale: rebuilding them from the updates");
             self.store.clear_views()?;
             self.dirty_views.extend(self.engine.state().objects().copied());
@@ -353,7 +417,8 @@ impl Core {
     }
 
     fn persist_views_if_due(&mut self, force: bool) {
-        if self.dirty_views.is_empty() || (!force && self.last_view_persist.elapsed() < VIEW_PERSIST_INTERVAL) {
+        if self.dirty_views.is_empty() || (!force && self.last_view_persist.elapsed() < VIEW_PERSIST_INTERVAL)
+        {
             return;
         }
         self.last_view_persist = Instant::now();
@@ -413,8 +478,12 @@ impl Core {
                 }
                 Effect::ViewsChanged(objects) => self.dirty_views.extend(objects),
                 Effect::MembershipChanged => self.to_network(NetworkOutput::MembershipChanged),
-                Effect::SendSync { peer, request } => self.to_network(NetworkOutput::SendSync { peer, request }),
-                Effect::SyncFinished { peer, report } => self.to_network(NetworkOutput::SyncFinished { peer, report }),
+                Effect::SendSync { peer, request } => {
+                    self.to_network(NetworkOutput::SendSync { peer, request })
+                }
+                Effect::SyncFinished { peer, report } => {
+                    self.to_network(NetworkOutput::SyncFinished { peer, report })
+                }
             }
         }
         tracing::debug!(engine_us, effects_us = t.elapsed().as_micros() as u64, "engine step");
@@ -440,8 +509,9 @@ impl Core {
 
     fn submit(&mut self, records: Vec<Record>) -> Vec<Result<UpdateId, Rejection>> {
         let n = records.len();
-        self.run_engine(Input::Submit { records })
-            .unwrap_or_else(|| (0..n).map(|_| Err(Rejection::CannotSign("no answer from the engine"))).collect())
+        self.run_engine(Input::Submit { records }).unwrap_or_else(|| {
+            (0..n).map(|_| Err(Rejection::CannotSign("no answer from the engine"))).collect()
+        })
     }
 
     fn handle(&mut self, command: Command) {
@@ -451,7 +521,8 @@ impl Core {
                 let _ = reply.send(summary);
             }
             Command::SubmitRecords { records, reply } => {
-                let results = self.submit(records).into_iter().map(|r| r.map_err(|e| e.to_string())).collect();
+                let results =
+                    self.submit(records).into_iter().map(|r| r.map_err(|e| e.to_string())).collect();
                 let _ = reply.send(results);
             }
             Command::ImportEnvelopes { items, reply } => {
@@ -532,7 +603,10 @@ impl Core {
     }
 
     fn submit_one(&mut self, record: Record) -> Result<UpdateId, String> {
-        self.submit(vec![record]).pop().unwrap_or(Err(Rejection::CannotSign("no answer"))).map_err(|e| e.to_string())
+        self.submit(vec![record])
+            .pop()
+            .unwrap_or(Err(Rejection::CannotSign("no answer")))
+            .map_err(|e| e.to_string())
     }
 
     /// Signs element sets as this agency: an estimate each (unless identical to the current
@@ -543,7 +617,10 @@ impl Core {
             return Err("this is a relay node: it holds no signing key and cannot submit. Submit at the agency's signing node".into());
         };
         if !self.engine.may_sign() {
-            return Err("not yet synced: the node syncs with a configured peer before it signs; try again shortly".into());
+            return Err(
+                "not yet synced: the node syncs with a configured peer before it signs; try again shortly"
+                    .into(),
+            );
         }
         let mut summary = SubmitSummary::default();
         let mut records = Vec::with_capacity(sets.len() * 2);
@@ -559,7 +636,8 @@ impl Core {
             }
             if set.name.is_some() || set.cospar_id.is_some() {
                 let claim = self.current_claim(&object, &agency);
-                let differs = claim.as_ref().is_none_or(|m| m.name != set.name || m.cospar_id != set.cospar_id);
+                let differs =
+                    claim.as_ref().is_none_or(|m| m.name != set.name || m.cospar_id != set.cospar_id);
                 if differs {
                     let mut m = claim.unwrap_or(ObjectMetadata {
                         object,
@@ -591,7 +669,9 @@ impl Core {
                     }
                 }
                 Ok(_) => summary.metadata_updates += 1,
-                Err(e) => summary.rejected.push(SubmitRejection { object: object.to_string(), reason: e.to_string() }),
+                Err(e) => summary
+                    .rejected
+                    .push(SubmitRejection { object: object.to_string(), reason: e.to_string() }),
             }
         }
         Ok(summary)
@@ -659,7 +739,10 @@ impl Core {
                 grew = false;
                 for (e, _) in &decoded {
                     let h = &e.header.header;
-                    if h.kind == Kind::Endorse && h.subject.is_some_and(|s| wanted.contains(&s)) && wanted.insert(h.author) {
+                    if h.kind == Kind::Endorse
+                        && h.subject.is_some_and(|s| wanted.contains(&s))
+                        && wanted.insert(h.author)
+                    {
                         grew = true;
                     }
                 }
@@ -737,7 +820,11 @@ impl Core {
         for object in objects {
             let Some(view) = self.engine.view(&object) else { continue };
             let chosen = match agency {
-                Some(a) => view.current.iter().find(|c| c.agency == a).map(|c| (c.agency, c.update_id, c.estimate.clone())),
+                Some(a) => view
+                    .current
+                    .iter()
+                    .find(|c| c.agency == a)
+                    .map(|c| (c.agency, c.update_id, c.estimate.clone())),
                 None => view.shared.as_ref().map(|s| (s.agency, s.update_id, s.estimate.clone())),
             };
             let Some((source, update_id, estimate)) = chosen else { continue };
@@ -777,7 +864,11 @@ impl Core {
                     .newest_binding(a)
                     .unwrap_or_default()
                     .iter()
-                    .map(|p| libp2p::PeerId::from_bytes(p).map(|p| p.to_string()).unwrap_or_else(|_| hex::encode(p)))
+                    .map(|p| {
+                        libp2p::PeerId::from_bytes(p)
+                            .map(|p| p.to_string())
+                            .unwrap_or_else(|_| hex::encode(p))
+                    })
                     .collect(),
             })
             .collect();
@@ -789,7 +880,8 @@ impl Core {
     }
 
     fn join_request(&mut self, name: String, own_peer_id: Vec<u8>) -> Result<JoinRequest, String> {
-        let agency = self.engine.agency().ok_or("a relay node cannot apply: apply from the agency's signing node")?;
+        let agency =
+            self.engine.agency().ok_or("a relay node cannot apply: apply from the agency's signing node")?;
         let mut peer_ids = self.local_peer_ids();
         if !peer_ids.contains(&own_peer_id) {
             peer_ids.push(own_peer_id);
@@ -814,8 +906,11 @@ impl Core {
         }
         let binding = hex::decode(&request.binding_hex).map_err(|e| format!("binding_hex: {e}"))?;
         let envelope: Envelope = protocol::codec::decode(&binding).map_err(|e| format!("binding: {e}"))?;
-        self.engine.check_envelope(&binding).map_err(|e| format!("the request's binding is not valid: {e}"))?;
-        if envelope.header.header.author != request.agency || envelope.header.header.kind != Kind::NodeBinding {
+        self.engine
+            .check_envelope(&binding)
+            .map_err(|e| format!("the request's binding is not valid: {e}"))?;
+        if envelope.header.header.author != request.agency || envelope.header.header.kind != Kind::NodeBinding
+        {
             return Err("the request's binding is not a node binding signed by the applicant".into());
         }
         self.submit_one(Record::Endorse(Endorse { subject: request.agency, name: request.name, binding }))

@@ -37,15 +37,18 @@ pub async fn run(
     let (core, network_outputs, engine_thread) =
         core::spawn(genesis.clone(), store, signer, CoreConfig { engine: engine_config })?;
     let network = if config.network_enabled {
-        Some(crate::network::start(&config, keypair.clone(), network_id, core.clone(), network_outputs).await?)
+        Some(
+            crate::network::start(&config, keypair.clone(), network_id, core.clone(), network_outputs)
+                .await?,
+        )
     } else {
         None
     };
 
     tokio::spawn(core::tick(core.clone()));
-    let listener = tokio::net::TcpListener::bind(config.api_listen)
-        .await
-        .with_context(|| format!("cannot listen on {} for the local API (is another node running?)", config.api_listen))?;
+    let listener = tokio::net::TcpListener::bind(config.api_listen).await.with_context(|| {
+        format!("cannot listen on {} for the local API (is another node running?)", config.api_listen)
+    })?;
     let api_addr = listener.local_addr()?;
     crate::api::write_addr_file(&dir.api_addr(), api_addr)?;
     let info = NodeInfo {

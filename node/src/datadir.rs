@@ -93,7 +93,8 @@ impl DataDir {
         }
         if !has_keys {
             if !relay {
-                let name = agency_name.context("a signing node needs --agency NAME (or --relay for a relay node)")?;
+                let name = agency_name
+                    .context("a signing node needs --agency NAME (or --relay for a relay node)")?;
                 let mut seed = [0u8; 32];
                 getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
                 let signer = Signer::from_seed(seed);
@@ -102,7 +103,10 @@ impl DataDir {
                 fs::write(self.agency_info(), serde_json::to_string_pretty(&info)? + "\n")?;
             }
             let keypair = Keypair::generate_ed25519();
-            write_secret(&self.node_key(), &keypair.to_protobuf_encoding().context("encoding the node key")?)?;
+            write_secret(
+                &self.node_key(),
+                &keypair.to_protobuf_encoding().context("encoding the node key")?,
+            )?;
             let mut token = [0u8; 32];
             getrandom::fill(&mut token).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
             write_secret(&self.token(), hex::encode(token).as_bytes())?;
@@ -131,8 +135,10 @@ impl DataDir {
         }
         check_private(&path)?;
         let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let bytes = hex::decode(text.trim()).with_context(|| format!("{} is not a hex key", path.display()))?;
-        let seed: [u8; 32] = bytes.try_into().map_err(|_| anyhow::anyhow!("{} must hold 32 bytes", path.display()))?;
+        let bytes =
+            hex::decode(text.trim()).with_context(|| format!("{} is not a hex key", path.display()))?;
+        let seed: [u8; 32] =
+            bytes.try_into().map_err(|_| anyhow::anyhow!("{} must hold 32 bytes", path.display()))?;
         Ok(Some(Signer::from_seed(seed)))
     }
 
@@ -149,9 +155,13 @@ impl DataDir {
         let path = self.node_key();
         check_private(&path)?;
         let bytes = fs::read(&path).with_context(|| {
-            format!("cannot read the node key {} (create a data directory with `commons init`)", path.display())
+            format!(
+                "cannot read the node key {} (create a data directory with `commons init`)",
+                path.display()
+            )
         })?;
-        Keypair::from_protobuf_encoding(&bytes).with_context(|| format!("{} is not a libp2p key", path.display()))
+        Keypair::from_protobuf_encoding(&bytes)
+            .with_context(|| format!("{} is not a libp2p key", path.display()))
     }
 
     pub fn peer_id(&self) -> Result<Option<PeerId>> {
@@ -164,7 +174,9 @@ impl DataDir {
     pub fn read_token(&self) -> Result<String> {
         let path = self.token();
         Ok(fs::read_to_string(&path)
-            .with_context(|| format!("cannot read the API token {} (is this the node's data directory?)", path.display()))?
+            .with_context(|| {
+                format!("cannot read the API token {} (is this the node's data directory?)", path.display())
+            })?
             .trim()
             .to_owned())
     }
@@ -212,12 +224,10 @@ fn display_opt<S: serde::Serializer>(value: &Option<PeerId>, s: S) -> Result<S::
 
 /// Writes a secret with mode 0600, refusing to overwrite.
 fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot create {} (refusing to overwrite an existing key)", path.display()))?;
+    let mut file =
+        fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).with_context(|| {
+            format!("cannot create {} (refusing to overwrite an existing key)", path.display())
+        })?;
     file.write_all(bytes)?;
     file.sync_all()?;
     Ok(())
@@ -228,7 +238,11 @@ fn check_private(path: &Path) -> Result<()> {
     if let Ok(meta) = fs::metadata(path) {
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            bail!("{} has mode {mode:o}: a key must be readable by its owner only (chmod 600 {})", path.display(), path.display());
+            bail!(
+                "{} has mode {mode:o}: a key must be readable by its owner only (chmod 600 {})",
+                path.display(),
+                path.display()
+            );
         }
     }
     Ok(())

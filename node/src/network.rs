@@ -20,12 +20,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use futures::StreamExt;
-use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, TopicHash, ValidationMode};
+use libp2p::gossipsub::{
+    self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, TopicHash, ValidationMode,
+};
 use libp2p::identity::Keypair;
 use libp2p::kad::{self, store::MemoryStore};
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{connection_limits, identify, memory_connection_limits, noise, ping, tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm};
+use libp2p::{
+    connection_limits, identify, memory_connection_limits, noise, ping, tcp, yamux, Multiaddr, PeerId,
+    StreamProtocol, Swarm,
+};
 use protocol::engine::{Peer, Verdict};
 use protocol::ids::{AgencyId, NetworkId};
 use protocol::sync::{SyncRequest, SyncResponse, MAX_SYNC_REQUEST_BYTES, MAX_SYNC_RESPONSE_BYTES};
@@ -118,14 +123,25 @@ pub struct NetworkStatus {
 /// Commands for the event loop.
 #[derive(Debug)]
 pub enum NetCommand {
-    Status { reply: oneshot::Sender<NetworkStatus> },
-    Peers { reply: oneshot::Sender<Vec<PeerInfo>> },
-    Dial { addr: Multiaddr },
+    Status {
+        reply: oneshot::Sender<NetworkStatus>,
+    },
+    Peers {
+        reply: oneshot::Sender<Vec<PeerInfo>>,
+    },
+    Dial {
+        addr: Multiaddr,
+    },
     /// Refuse a peer (for partition tests and operators); `false` lifts it.
-    Block { peer: PeerId, blocked: bool },
+    Block {
+        peer: PeerId,
+        blocked: bool,
+    },
     /// Publish bytes on the updates topic exactly as given (operators' and tests' tool:
     /// receivers verify everything, so this can only hurt the sender's score).
-    PublishRaw { bytes: Vec<u8> },
+    PublishRaw {
+        bytes: Vec<u8>,
+    },
     Shutdown,
 }
 
@@ -215,16 +231,21 @@ pub async fn start(
         .mesh_n(config.mesh_n)
         .mesh_n_low(config.mesh_n_low)
         .mesh_n_high(config.mesh_n_high)
-        .mesh_outbound_min(config.mesh_n_low.min(config.mesh_n / 2).max(1).min(config.mesh_n_low.saturating_sub(1).max(1)))
+        .mesh_outbound_min(
+            config.mesh_n_low.min(config.mesh_n / 2).max(1).min(config.mesh_n_low.saturating_sub(1).max(1)),
+        )
         .max_transmit_size(config.max_message_bytes)
         .validation_mode(ValidationMode::Strict)
         .validate_messages()
         .message_id_fn(|m: &gossipsub::Message| MessageId::from(blake3::hash(&m.data).as_bytes().to_vec()))
         .build()
         .map_err(|e| anyhow::anyhow!("gossipsub config: {e}"))?;
-    let mut gossipsub = gossipsub::Behaviour::new(MessageAuthenticity::Signed(keypair.clone()), gossip_config)
-        .map_err(|e| anyhow::anyhow!("gossipsub: {e}"))?;
-    gossipsub.with_peer_score(score_params(&topic.hash()), score_thresholds()).map_err(|e| anyhow::anyhow!("peer scoring: {e}"))?;
+    let mut gossipsub =
+        gossipsub::Behaviour::new(MessageAuthenticity::Signed(keypair.clone()), gossip_config)
+            .map_err(|e| anyhow::anyhow!("gossipsub: {e}"))?;
+    gossipsub
+        .with_peer_score(score_params(&topic.hash()), score_thresholds())
+        .map_err(|e| anyhow::anyhow!("peer scoring: {e}"))?;
     gossipsub.subscribe(&topic).map_err(|e| anyhow::anyhow!("subscribing to {topic}: {e}"))?;
 
     let limits = connection_limits::ConnectionLimits::default()
@@ -245,7 +266,10 @@ pub async fn start(
                 limits: connection_limits::Behaviour::new(limits),
                 memory: memory_connection_limits::Behaviour::with_max_percentage(0.9),
                 gossipsub,
-                identify: identify::Behaviour::new(identify::Config::new("/orbital-commons/1.0.0".into(), key.public())),
+                identify: identify::Behaviour::new(identify::Config::new(
+                    "/orbital-commons/1.0.0".into(),
+                    key.public(),
+                )),
                 ping: ping::Behaviour::new(ping::Config::new().with_interval(Duration::from_secs(15))),
                 handshake: request_response::cbor::Behaviour::new(
                     [(StreamProtocol::new(HANDSHAKE_PROTOCOL), ProtocolSupport::Full)],
@@ -414,7 +438,9 @@ impl EventLoop {
     }
 
     fn may_exchange(&self, peer: &PeerId) -> bool {
-        self.peers.get(peer).is_some_and(|p| matches!(p.gate, Gate::Admitted(_) | Gate::Bootstrap | Gate::Observer))
+        self.peers
+            .get(peer)
+            .is_some_and(|p| matches!(p.gate, Gate::Admitted(_) | Gate::Bootstrap | Gate::Observer))
     }
 
     fn is_member(&self, peer: &PeerId) -> bool {
@@ -435,7 +461,8 @@ impl EventLoop {
                 }
             }
         }
-        let members: Vec<PeerId> = self.peers.iter().filter(|(p, _)| self.is_member(p)).map(|(p, _)| *p).collect();
+        let members: Vec<PeerId> =
+            self.peers.iter().filter(|(p, _)| self.is_member(p)).map(|(p, _)| *p).collect();
         for peer in members {
             self.start_sync(&peer);
         }
@@ -519,18 +546,25 @@ impl EventLoop {
 
     async fn on_behaviour_event(&mut self, event: BehaviourEvent) {
         match event {
-            BehaviourEvent::Handshake(request_response::Event::Message { peer, message, .. }) => match message {
-                request_response::Message::Request { request, channel, .. } => {
-                    self.gate(peer, request);
-                    self.with_statements(move |statements| Internal::HandshakeAnswer { channel, statements });
+            BehaviourEvent::Handshake(request_response::Event::Message { peer, message, .. }) => {
+                match message {
+                    request_response::Message::Request { request, channel, .. } => {
+                        self.gate(peer, request);
+                        self.with_statements(move |statements| Internal::HandshakeAnswer {
+                            channel,
+                            statements,
+                        });
+                    }
+                    request_response::Message::Response { response, .. } => self.gate(peer, response),
                 }
-                request_response::Message::Response { response, .. } => self.gate(peer, response),
-            },
+            }
             BehaviourEvent::Handshake(request_response::Event::OutboundFailure { peer, error, .. }) => {
                 tracing::debug!(%peer, %error, "handshake failed");
             }
             BehaviourEvent::Sync(request_response::Event::Message { peer, message, .. }) => match message {
-                request_response::Message::Request { request, channel, .. } => self.on_sync_request(peer, request, channel),
+                request_response::Message::Request { request, channel, .. } => {
+                    self.on_sync_request(peer, request, channel)
+                }
                 request_response::Message::Response { request_id, response } => {
                     self.pending_sync.remove(&request_id);
                     self.stats.sync_bytes += response.0.len() as u64;
@@ -544,14 +578,26 @@ impl EventLoop {
                     let _ = self.core.send(Command::Network(input)).await;
                 }
             },
-            BehaviourEvent::Sync(request_response::Event::OutboundFailure { peer, request_id, error, .. }) => {
+            BehaviourEvent::Sync(request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            }) => {
                 self.pending_sync.remove(&request_id);
                 let _ = self
                     .core
-                    .send(Command::Network(NetworkInput::SyncFailed { peer: to_peer(&peer), reason: error.to_string() }))
+                    .send(Command::Network(NetworkInput::SyncFailed {
+                        peer: to_peer(&peer),
+                        reason: error.to_string(),
+                    }))
                     .await;
             }
-            BehaviourEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message_id, message }) => {
+            BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            }) => {
                 self.on_gossip(propagation_source, message_id, message);
             }
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
@@ -568,7 +614,9 @@ impl EventLoop {
                 }
             }
             BehaviourEvent::Kad(kad::Event::RoutingUpdated { peer, addresses, .. })
-                if !self.swarm.is_connected(&peer) && peer != self.local_peer_id && !self.is_blocked(&peer) =>
+                if !self.swarm.is_connected(&peer)
+                    && peer != self.local_peer_id
+                    && !self.is_blocked(&peer) =>
             {
                 let _ = self.swarm.dial(addresses.first().clone());
             }
@@ -579,8 +627,13 @@ impl EventLoop {
     fn on_sync_request(&mut self, peer: PeerId, request: SyncBytes, channel: ResponseChannel<SyncBytes>) {
         self.stats.sync_bytes += request.0.len() as u64;
         if !self.may_exchange(&peer) {
-            let refused = SyncResponse::Refused("not admitted: complete the handshake as a member first".into());
-            let _ = self.swarm.behaviour_mut().sync.send_response(channel, SyncBytes(ByteBuf::from(refused.to_bytes())));
+            let refused =
+                SyncResponse::Refused("not admitted: complete the handshake as a member first".into());
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .sync
+                .send_response(channel, SyncBytes(ByteBuf::from(refused.to_bytes())));
             return;
         }
         let request = match SyncRequest::from_bytes(&request.0) {
@@ -588,14 +641,22 @@ impl EventLoop {
             Err(e) => {
                 self.fault(peer, &format!("malformed sync request: {e}"));
                 let refused = SyncResponse::Refused(format!("malformed request: {e}"));
-                let _ = self.swarm.behaviour_mut().sync.send_response(channel, SyncBytes(ByteBuf::from(refused.to_bytes())));
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, SyncBytes(ByteBuf::from(refused.to_bytes())));
                 return;
             }
         };
         let (reply, rx) = oneshot::channel();
         if !self.core.try_send(Command::Network(NetworkInput::SyncRequest { request, reply })) {
             let busy = SyncResponse::Refused("busy: try again later".into());
-            let _ = self.swarm.behaviour_mut().sync.send_response(channel, SyncBytes(ByteBuf::from(busy.to_bytes())));
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .sync
+                .send_response(channel, SyncBytes(ByteBuf::from(busy.to_bytes())));
             return;
         }
         let internal = self.internal_tx.clone();
@@ -609,7 +670,11 @@ impl EventLoop {
         self.stats.gossip_received += 1;
         self.stats.gossip_bytes += message.data.len() as u64;
         let verdict_ignore = |s: &mut Self| {
-            s.swarm.behaviour_mut().gossipsub.report_message_validation_result(&message_id, &source, MessageAcceptance::Ignore);
+            s.swarm.behaviour_mut().gossipsub.report_message_validation_result(
+                &message_id,
+                &source,
+                MessageAcceptance::Ignore,
+            );
         };
         // Gossip from non-members is ignored: not forwarded, not penalised.
         if !self.is_member(&source) {
@@ -635,7 +700,11 @@ impl EventLoop {
             }
             return;
         }
-        let input = NetworkInput::Gossip { from: to_peer(&source), message_id: message_id.0.clone(), bytes: message.data };
+        let input = NetworkInput::Gossip {
+            from: to_peer(&source),
+            message_id: message_id.0.clone(),
+            bytes: message.data,
+        };
         if !self.core.try_send(Command::Network(input)) {
             // The validation queue is full: anti-entropy will deliver it later.
             verdict_ignore(self);
@@ -664,7 +733,8 @@ impl EventLoop {
             Internal::SyncAnswer { channel, response } => {
                 let bytes = response.to_bytes();
                 self.stats.sync_bytes += bytes.len() as u64;
-                let _ = self.swarm.behaviour_mut().sync.send_response(channel, SyncBytes(ByteBuf::from(bytes)));
+                let _ =
+                    self.swarm.behaviour_mut().sync.send_response(channel, SyncBytes(ByteBuf::from(bytes)));
             }
             Internal::SendHandshake { peer, statements } => {
                 let handshake = Handshake {
@@ -713,7 +783,10 @@ impl EventLoop {
                     admitted: self.peers.values().filter(|p| matches!(p.gate, Gate::Admitted(_))).count(),
                     mesh_size,
                     syncs_completed: self.stats.syncs_completed,
-                    last_sync: self.stats.last_sync.map(|t| format!("{:.1} s ago", t.elapsed().as_secs_f64())),
+                    last_sync: self
+                        .stats
+                        .last_sync
+                        .map(|t| format!("{:.1} s ago", t.elapsed().as_secs_f64())),
                     gossip_received: self.stats.gossip_received,
                     gossip_published: self.stats.gossip_published,
                     gossip_bytes: self.stats.gossip_bytes,
@@ -790,7 +863,11 @@ impl EventLoop {
                     Verdict::Reject => MessageAcceptance::Reject,
                 };
                 // A rejected message also comes as `Penalise`, which counts the fault once.
-                self.swarm.behaviour_mut().gossipsub.report_message_validation_result(&MessageId(message_id), &peer, acceptance);
+                self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
+                    &MessageId(message_id),
+                    &peer,
+                    acceptance,
+                );
             }
             NetworkOutput::Penalise { peer, reason } => {
                 if let Ok(peer) = peer.0.parse::<PeerId>() {
@@ -801,7 +878,8 @@ impl EventLoop {
                 let Ok(peer_id) = peer.0.parse::<PeerId>() else { return };
                 let bytes = request.to_bytes();
                 self.stats.sync_bytes += bytes.len() as u64;
-                let id = self.swarm.behaviour_mut().sync.send_request(&peer_id, SyncBytes(ByteBuf::from(bytes)));
+                let id =
+                    self.swarm.behaviour_mut().sync.send_request(&peer_id, SyncBytes(ByteBuf::from(bytes)));
                 self.pending_sync.insert(id, peer_id);
             }
             NetworkOutput::SyncFinished { peer, report } => {
@@ -833,4 +911,3 @@ impl EventLoop {
         }
     }
 }
-

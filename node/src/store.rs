@@ -103,7 +103,11 @@ impl Store {
             Some(v) => {
                 let found = <[u8; 4]>::try_from(v.as_ref()).map(u32::from_be_bytes).unwrap_or(u32::MAX);
                 if found != SCHEMA_VERSION {
-                    return Err(StoreError::UnknownSchema { path: dir.to_owned(), found, expected: SCHEMA_VERSION });
+                    return Err(StoreError::UnknownSchema {
+                        path: dir.to_owned(),
+                        found,
+                        expected: SCHEMA_VERSION,
+                    });
                 }
                 let stored = store.meta.get(META_NETWORK)?.map(|v| v.to_vec()).unwrap_or_default();
                 if stored != network.0 {
@@ -156,7 +160,8 @@ impl Store {
         for op in ops {
             match op {
                 StoreOp::PutHeader { id, signed } => {
-                    let bytes = codec::encode(signed.as_ref()).map_err(|e| corrupt(format!("header {id}"), e))?;
+                    let bytes =
+                        codec::encode(signed.as_ref()).map_err(|e| corrupt(format!("header {id}"), e))?;
                     headers.insert(&id.0, bytes);
                     let (object_key, author_key) = index_keys(id, signed);
                     if let Some(key) = object_key {
@@ -198,7 +203,8 @@ impl Store {
     /// per-tree batches of one [`Store::apply`]). Returns how many were removed.
     pub fn repair(&self) -> Result<usize, StoreError> {
         let mut removed = 0;
-        let tail_id = |key: &[u8]| -> Option<[u8; 32]> { key.get(key.len().checked_sub(32)?..)?.try_into().ok() };
+        let tail_id =
+            |key: &[u8]| -> Option<[u8; 32]> { key.get(key.len().checked_sub(32)?..)?.try_into().ok() };
         for tree in [&self.by_object, &self.by_author] {
             let mut batch = sled::Batch::default();
             for item in tree.iter() {
@@ -283,7 +289,11 @@ impl Store {
     }
 
     /// Writes derived views (object → JSON) and the header digest they were derived from.
-    pub fn put_views(&self, views: &[(ObjectId, Option<Vec<u8>>)], digest: &[u8; 32]) -> Result<(), StoreError> {
+    pub fn put_views(
+        &self,
+        views: &[(ObjectId, Option<Vec<u8>>)],
+        digest: &[u8; 32],
+    ) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
         for (object, json) in views {
             match json {
@@ -330,9 +340,14 @@ pub fn peek_schema(dir: &Path) -> Result<Option<u32>, StoreError> {
     if !dir.exists() {
         return Ok(None);
     }
-    let db = sled::Config::new().path(dir).open().map_err(|source| StoreError::Open { path: dir.to_owned(), source })?;
+    let db = sled::Config::new()
+        .path(dir)
+        .open()
+        .map_err(|source| StoreError::Open { path: dir.to_owned(), source })?;
     let meta = db.open_tree("meta")?;
-    Ok(meta.get(META_SCHEMA)?.map(|v| <[u8; 4]>::try_from(v.as_ref()).map(u32::from_be_bytes).unwrap_or(u32::MAX)))
+    Ok(meta
+        .get(META_SCHEMA)?
+        .map(|v| <[u8; 4]>::try_from(v.as_ref()).map(u32::from_be_bytes).unwrap_or(u32::MAX)))
 }
 
 #[cfg(test)]

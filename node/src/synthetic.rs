@@ -43,7 +43,19 @@ pub fn mean_motion_rev_per_day(a_km: f64) -> f64 {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn set(object: u32, name: String, cospar: String, epoch: Epoch, altitude_km: f64, e: f64, i: f64, raan: f64, argp: f64, m: f64, bstar: f64) -> ElementSet {
+fn set(
+    object: u32,
+    name: String,
+    cospar: String,
+    epoch: Epoch,
+    altitude_km: f64,
+    e: f64,
+    i: f64,
+    raan: f64,
+    argp: f64,
+    m: f64,
+    bstar: f64,
+) -> ElementSet {
     ElementSet {
         estimate: OrbitEstimate {
             object: ObjectId::Norad(object),
@@ -86,20 +98,56 @@ pub fn catalogue(n: usize, epoch: Epoch, seed: u64) -> Vec<ElementSet> {
     for k in 0..shell {
         let plane = (k % 72) as f64;
         let slot = (k / 72) as f64;
-        let s = set(next, format!("SHELL-{k:04}"), format!("2020-{:03}A", 1 + k / 60), epoch, 550.0 + rng.range(-2.0, 2.0), 0.0001 + rng.range(0.0, 0.0002), 53.0 + rng.range(-0.05, 0.05), plane * 5.0, 90.0, slot * 360.0 / 22.0 + plane * 0.7 + rng.range(-0.1, 0.1), 1e-4);
+        let s = set(
+            next,
+            format!("SHELL-{k:04}"),
+            format!("2020-{:03}A", 1 + k / 60),
+            epoch,
+            550.0 + rng.range(-2.0, 2.0),
+            0.0001 + rng.range(0.0, 0.0002),
+            53.0 + rng.range(-0.05, 0.05),
+            plane * 5.0,
+            90.0,
+            slot * 360.0 / 22.0 + plane * 0.7 + rng.range(-0.1, 0.1),
+            1e-4,
+        );
         push(&mut out, s);
         next += 1;
     }
     // 20 %: sun-synchronous payloads between 500 and 800 km.
     for k in 0..n * 20 / 100 {
         let alt = rng.range(500.0, 800.0);
-        let s = set(next, format!("SSO-SAT-{k:04}"), format!("2015-{:03}A", 1 + k % 900), epoch, alt, rng.range(0.0005, 0.002), 97.4 + (alt - 500.0) / 300.0 * 1.2, rng.range(0.0, 360.0), rng.range(0.0, 360.0), rng.range(0.0, 360.0), 5e-5);
+        let s = set(
+            next,
+            format!("SSO-SAT-{k:04}"),
+            format!("2015-{:03}A", 1 + k % 900),
+            epoch,
+            alt,
+            rng.range(0.0005, 0.002),
+            97.4 + (alt - 500.0) / 300.0 * 1.2,
+            rng.range(0.0, 360.0),
+            rng.range(0.0, 360.0),
+            rng.range(0.0, 360.0),
+            5e-5,
+        );
         push(&mut out, s);
         next += 1;
     }
     // 25 %: a debris cloud from a break-up at 800 km, 98.6°.
     for k in 0..n * 25 / 100 {
-        let s = set(next, format!("BREAKUP DEB {k:04}"), format!("2007-{:03}{}", 1 + k % 50, ["B", "C", "D", "E"][k % 4]), epoch, 800.0 + rng.range(-80.0, 80.0), rng.range(0.001, 0.02), 98.6 + rng.range(-0.5, 0.5), 40.0 + rng.range(-3.0, 3.0), rng.range(0.0, 360.0), rng.range(0.0, 360.0), rng.range(1e-4, 1e-3));
+        let s = set(
+            next,
+            format!("BREAKUP DEB {k:04}"),
+            format!("2007-{:03}{}", 1 + k % 50, ["B", "C", "D", "E"][k % 4]),
+            epoch,
+            800.0 + rng.range(-80.0, 80.0),
+            rng.range(0.001, 0.02),
+            98.6 + rng.range(-0.5, 0.5),
+            40.0 + rng.range(-3.0, 3.0),
+            rng.range(0.0, 360.0),
+            rng.range(0.0, 360.0),
+            rng.range(1e-4, 1e-3),
+        );
         push(&mut out, s);
         next += 1;
     }
@@ -109,7 +157,19 @@ pub fn catalogue(n: usize, epoch: Epoch, seed: u64) -> Vec<ElementSet> {
         let apogee = 35_786.0;
         let a = RE_KM + (perigee + apogee) / 2.0;
         let e = (apogee - perigee) / (2.0 * a);
-        let mut s = set(next, format!("GTO R/B {k:03}"), format!("2018-{:03}B", 1 + k), epoch, a - RE_KM, e, rng.range(5.0, 28.0), rng.range(0.0, 360.0), rng.range(0.0, 360.0), rng.range(0.0, 360.0), 1e-4);
+        let mut s = set(
+            next,
+            format!("GTO R/B {k:03}"),
+            format!("2018-{:03}B", 1 + k),
+            epoch,
+            a - RE_KM,
+            e,
+            rng.range(5.0, 28.0),
+            rng.range(0.0, 360.0),
+            rng.range(0.0, 360.0),
+            rng.range(0.0, 360.0),
+            1e-4,
+        );
         s.estimate.mean_motion_rev_per_day = mean_motion_rev_per_day(a);
         push(&mut out, s);
         next += 1;
@@ -117,7 +177,19 @@ pub fn catalogue(n: usize, epoch: Epoch, seed: u64) -> Vec<ElementSet> {
     // The rest: GEO slots every half degree of longitude, some drifting.
     let mut k = 0;
     while out.len() < n {
-        let s = set(next, format!("GEO-SAT-{k:03}"), format!("2010-{:03}A", 1 + k % 900), epoch, 35_786.0 + rng.range(-5.0, 5.0), rng.range(0.0001, 0.0005), rng.range(0.0, 0.1), rng.range(0.0, 360.0), rng.range(0.0, 360.0), (k as f64) * 0.5, 0.0);
+        let s = set(
+            next,
+            format!("GEO-SAT-{k:03}"),
+            format!("2010-{:03}A", 1 + k % 900),
+            epoch,
+            35_786.0 + rng.range(-5.0, 5.0),
+            rng.range(0.0001, 0.0005),
+            rng.range(0.0, 0.1),
+            rng.range(0.0, 360.0),
+            rng.range(0.0, 360.0),
+            (k as f64) * 0.5,
+            0.0,
+        );
         push(&mut out, s);
         next += 1;
         k += 1;

@@ -97,7 +97,10 @@ impl RunningNode {
     fn stop(mut self) {
         let pid = self.child.id() as i32;
         // SIGTERM: a clean stop with everything acknowledged on disk.
-        assert_eq!(std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().unwrap().code(), Some(0));
+        assert_eq!(
+            std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().unwrap().code(),
+            Some(0)
+        );
         let status = self.child.wait().unwrap();
         assert!(status.success(), "a clean stop exits 0: {status:?}");
     }
@@ -114,7 +117,11 @@ fn wire(sets: &[node::orbit::ElementSet]) -> SubmitRequest {
     SubmitRequest {
         sets: sets
             .iter()
-            .map(|s| WireElementSet { estimate: s.estimate.clone(), name: s.name.clone(), cospar_id: s.cospar_id.clone() })
+            .map(|s| WireElementSet {
+                estimate: s.estimate.clone(),
+                name: s.name.clone(),
+                cospar_id: s.cospar_id.clone(),
+            })
             .collect(),
     }
 }
@@ -137,7 +144,8 @@ fn full_catalogues_submit_and_the_newer_estimates_win_in_export() {
     let out = ok(commons(&s.dir, &["submit", newer.to_str().unwrap()]));
     assert!(out.contains("accepted"), "{out}");
 
-    let object: serde_json::Value = serde_json::from_str(&ok(commons(&s.dir, &["--json", "object", "25544"]))).unwrap();
+    let object: serde_json::Value =
+        serde_json::from_str(&ok(commons(&s.dir, &["--json", "object", "25544"]))).unwrap();
     let epoch = object["view"]["current"][0]["estimate"]["epoch"].as_str().unwrap().to_owned();
     let newer_sets = node::orbit::read_element_sets(&std::fs::read_to_string(&newer).unwrap(), "newer").sets;
     let iss = newer_sets.iter().find(|s| s.estimate.object == protocol::ids::ObjectId::Norad(25544)).unwrap();
@@ -149,7 +157,11 @@ fn full_catalogues_submit_and_the_newer_estimates_win_in_export() {
     ok(commons(&s.dir, &["export", "--format", "3le", "-o", export.to_str().unwrap()]));
     let parse = |text: &str| -> BTreeMap<String, (String, String, String)> {
         let lines: Vec<&str> = text.lines().collect();
-        lines.chunks(3).filter(|c| c.len() == 3).map(|c| (c[1][2..7].to_owned(), (c[0].trim_end().to_owned(), c[1].to_owned(), c[2].to_owned()))).collect()
+        lines
+            .chunks(3)
+            .filter(|c| c.len() == 3)
+            .map(|c| (c[1][2..7].to_owned(), (c[0].trim_end().to_owned(), c[1].to_owned(), c[2].to_owned())))
+            .collect()
     };
     let input_new = parse(&std::fs::read_to_string(&newer).unwrap());
     let input_old = parse(&std::fs::read_to_string(&older).unwrap());
@@ -160,7 +172,11 @@ fn full_catalogues_submit_and_the_newer_estimates_win_in_export() {
         // The newer file supersedes an object when its epoch is not older than the old one.
         let supersedes = input_old.get(number).is_none_or(|old| epoch_of(&new.1) >= epoch_of(&old.1));
         if supersedes {
-            assert_eq!(exported.get(number), Some(new), "object {number} exports exactly as the 2023-03-31 input");
+            assert_eq!(
+                exported.get(number),
+                Some(new),
+                "object {number} exports exactly as the 2023-03-31 input"
+            );
             compared += 1;
         }
     }
@@ -193,7 +209,9 @@ fn a_node_killed_mid_submission_keeps_every_acknowledged_update_and_never_reuses
             }
         })
     };
-    wait_for("a first acknowledged batch", Duration::from_secs(120), || !acknowledged.lock().unwrap().is_empty());
+    wait_for("a first acknowledged batch", Duration::from_secs(120), || {
+        !acknowledged.lock().unwrap().is_empty()
+    });
     node.kill();
     submitter.join().unwrap();
     let acked: Vec<usize> = acknowledged.lock().unwrap().clone();
@@ -209,7 +227,12 @@ fn a_node_killed_mid_submission_keeps_every_acknowledged_update_and_never_reuses
     let held: BTreeMap<_, _> = catalogue.iter().map(|e| (e.object, e.estimate.epoch)).collect();
     for i in &acked {
         for set in &sets[i * 500..(i + 1) * 500] {
-            assert_eq!(held.get(&set.estimate.object), Some(&set.estimate.epoch), "acknowledged element set of {} is present", set.estimate.object);
+            assert_eq!(
+                held.get(&set.estimate.object),
+                Some(&set.estimate.epoch),
+                "acknowledged element set of {} is present",
+                set.estimate.object
+            );
         }
     }
     // Resubmitting everything after the restart: new seqs continue above every one used.
@@ -247,7 +270,10 @@ fn bad_input_gets_a_clear_error_and_leaves_the_store_unchanged() {
     let out = commons(&s.dir, &["submit", "--strict", file.to_str().unwrap()]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("mixed.tle:2") && stderr.contains("checksum"), "names the file, line and field: {stderr}");
+    assert!(
+        stderr.contains("mixed.tle:2") && stderr.contains("checksum"),
+        "names the file, line and field: {stderr}"
+    );
     assert_eq!(headers(&client), before, "--strict submits nothing");
     let out = commons(&s.dir, &["submit", file.to_str().unwrap()]);
     assert!(!out.status.success(), "a bad record makes the exit status non-zero");

@@ -65,7 +65,12 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { max_aside: 200_000, sync_before_signing: false, max_body_pages_per_session: 64, verify_threads: 1 }
+        Self {
+            max_aside: 200_000,
+            sync_before_signing: false,
+            max_body_pages_per_session: 64,
+            verify_threads: 1,
+        }
     }
 }
 
@@ -304,7 +309,9 @@ impl Engine {
     /// Whether this node may sign now: a signing node with peers syncs first, unless its
     /// agency is not a member yet (then nothing it signs counts, so it cannot fork).
     pub fn may_sign(&self) -> bool {
-        self.signer.as_ref().is_some_and(|s| self.synced_for_signing || !self.state.membership().is_admitted(&s.agency()))
+        self.signer
+            .as_ref()
+            .is_some_and(|s| self.synced_for_signing || !self.state.membership().is_admitted(&s.agency()))
     }
     pub fn digests(&self) -> Digests {
         Digests {
@@ -464,7 +471,8 @@ impl Engine {
             }
         }
         let seed = self.seed();
-        let verified = verify_headers_parallel(headers, self.state.network_id(), seed, self.config.verify_threads);
+        let verified =
+            verify_headers_parallel(headers, self.state.network_id(), seed, self.config.verify_threads);
         for (result, body) in verified.into_iter().zip(bodies) {
             match result.and_then(|h| h.with_body(&body).map(|()| h)) {
                 Ok(header) => {
@@ -677,7 +685,8 @@ impl Engine {
         let headers: Vec<SignedHeader> =
             signed.iter().filter_map(|r| r.as_ref().ok()).map(|e| e.header.clone()).collect();
         let seed = self.seed();
-        let mut verified = verify_headers_parallel(headers, &network, seed, self.config.verify_threads).into_iter();
+        let mut verified =
+            verify_headers_parallel(headers, &network, seed, self.config.verify_threads).into_iter();
         let mut results = Vec::with_capacity(records.len());
         let mut publish = Vec::new();
         for result in signed {

@@ -8,6 +8,9 @@
 use crate::records::OrbitEstimate;
 use crate::time::Epoch;
 
+/// Furthest a time may lie from an element set's epoch: 300 years, in minutes.
+pub const MAX_MINUTES_FROM_EPOCH: f64 = 300.0 * 365.25 * 1440.0;
+
 /// WGS72 equatorial radius, km: below it an object has decayed (the reference code's check).
 pub const EARTH_RADIUS_KM: f64 = 6378.135;
 
@@ -24,6 +27,10 @@ pub enum PropagationError {
     /// Semi-latus rectum below zero (reference error 4).
     #[error("negative semi-latus rectum {t_min:.3} min after epoch")]
     SemiLatusRectum { t_min: f64 },
+    /// The time is not finite, or lies more than [`MAX_MINUTES_FROM_EPOCH`] from the epoch
+    /// (the sgp4 crate's resonance integrator would never return for such a time).
+    #[error("time {t_min} min from the epoch is not finite or beyond 300 years")]
+    TimeOutOfRange { t_min: f64 },
     /// The position lies below the Earth's surface (reference error 6).
     #[error("decayed: radius {radius_km:.3} km below one Earth radius {t_min:.3} min after epoch")]
     Decayed { t_min: f64, radius_km: f64 },
@@ -34,10 +41,15 @@ impl PropagationError {
     pub fn reference_code(&self) -> u8 {
         match self {
             PropagationError::Initialisation(_) => 1,
-            PropagationError::Eccentricity { detail, .. } if detail.contains("perturbed") => 3,
+            PropagationError::Eccentricity { detail, .. }
+                if detail.contains("perturb") || detail.contains("third-body") =>
+            {
+                3
+            }
             PropagationError::Eccentricity { .. } => 1,
             PropagationError::SemiLatusRectum { .. } => 4,
             PropagationError::Decayed { .. } => 6,
+            PropagationError::TimeOutOfRange { .. } => 0,
         }
     }
 }
@@ -105,6 +117,9 @@ impl Propagator {
 
     /// The TEME state `minutes` after the element epoch, with the decay check.
     pub fn propagate_minutes(&self, minutes: f64) -> Result<State, PropagationError> {
+        if !(-MAX_MINUTES_FROM_EPOCH..=MAX_MINUTES_FROM_EPOCH).contains(&minutes) {
+            return Err(PropagationError::TimeOutOfRange { t_min: minutes });
+        }
         checked_state(minutes, self.constants.propagate(sgp4::MinutesSinceEpoch(minutes)))
     }
 

@@ -48,6 +48,7 @@ fn main() {
             .collect();
         nodes.push(TestNode::start(dir, &bootstrap));
     }
+    eprintln!("{n_nodes} nodes started");
     for n in &nodes {
         wait_for("every node admitted by a peer", Duration::from_secs(120), || n.admitted_peers() >= 1);
     }
@@ -62,28 +63,35 @@ fn main() {
         if let Some(wait) = due.checked_sub(start.elapsed()) {
             std::thread::sleep(wait);
         }
-        let mut set = node::synthetic::catalogue(1, now.plus_micros(k as i64 * 1_000_000), 1000 + k as u64).remove(0);
+        let mut set =
+            node::synthetic::catalogue(1, now.plus_micros(k as i64 * 1_000_000), 1000 + k as u64).remove(0);
         // About 1 KB: a covariance, quality, and the sensor description.
-        set.estimate.covariance = Some(Box::new(Covariance { frame: CovarianceFrame::Rtn, lower_triangle: [1e-4; 21] }));
-        set.estimate.quality = Some(Quality { rms_km: Some(0.1), n_observations: Some(40), span_days: Some(2.0) });
+        set.estimate.covariance =
+            Some(Box::new(Covariance { frame: CovarianceFrame::Rtn, lower_triangle: [1e-4; 21] }));
+        set.estimate.quality =
+            Some(Quality { rms_km: Some(0.1), n_observations: Some(40), span_days: Some(2.0) });
         set.estimate.source = "radar ".repeat(100);
         set.estimate.object = protocol::ids::ObjectId::Norad(200_000 + k as u32);
         set.name = None;
         set.cospar_id = None;
         let origin = k % nodes.len();
-        let request = SubmitRequest { sets: vec![WireElementSet { estimate: set.estimate, name: None, cospar_id: None }] };
+        let request = SubmitRequest {
+            sets: vec![WireElementSet { estimate: set.estimate, name: None, cospar_id: None }],
+        };
         let submitted_at = node::core::now_epoch().0;
         let _: SubmitSummary = clients[origin].post("/v1/submit", &request).unwrap();
         let history: Vec<node::core::HistoryEntry> =
             clients[origin].get(&format!("/v1/objects/{}/history", 200_000 + k as u32)).unwrap();
         ids.push((history[0].update_id, submitted_at));
     }
+    eprintln!("{total} updates submitted");
     // Wait until everything is everywhere (or a minute passes), then collect arrival times.
     let id_list: Vec<UpdateId> = ids.iter().map(|(id, _)| *id).collect();
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut arrivals: Vec<Vec<Option<i64>>>;
     loop {
-        arrivals = clients.iter().map(|c| c.post("/v1/arrivals", &json!({ "ids": id_list })).unwrap()).collect();
+        arrivals =
+            clients.iter().map(|c| c.post("/v1/arrivals", &json!({ "ids": id_list })).unwrap()).collect();
         if arrivals.iter().all(|a| a.iter().all(Option::is_some)) || Instant::now() > deadline {
             break;
         }
@@ -92,7 +100,8 @@ fn main() {
     let mut latencies_ms = Vec::new();
     let mut delivered = 0;
     for (k, (_, submitted)) in ids.iter().enumerate() {
-        let everywhere: Option<i64> = arrivals.iter().map(|a| a[k]).try_fold(i64::MIN, |acc, t| t.map(|t| acc.max(t)));
+        let everywhere: Option<i64> =
+            arrivals.iter().map(|a| a[k]).try_fold(i64::MIN, |acc, t| t.map(|t| acc.max(t)));
         if let Some(t) = everywhere {
             delivered += 1;
             latencies_ms.push((t - submitted).max(0) as f64 / 1000.0);
@@ -103,7 +112,8 @@ fn main() {
         let v: serde_json::Value = clients[0].get(&format!("/v1/updates/{}", ids[0].0)).unwrap();
         v["envelope_hex"].as_str().unwrap().len() as f64 / 2.0
     };
-    let gossip_bytes: f64 = nodes.iter().map(|n| n.status()["network"]["gossip_bytes"].as_f64().unwrap_or(0.0)).sum::<f64>();
+    let gossip_bytes: f64 =
+        nodes.iter().map(|n| n.status()["network"]["gossip_bytes"].as_f64().unwrap_or(0.0)).sum::<f64>();
     let per_node_per_update = gossip_bytes / nodes.len() as f64 / total as f64;
     drop(clients);
     drop(nodes);
@@ -117,21 +127,31 @@ fn main() {
     let sets = node::synthetic::catalogue(catchup, now, 5);
     for chunk in sets.chunks(2000) {
         let request = SubmitRequest {
-            sets: chunk.iter().map(|s| WireElementSet { estimate: s.estimate.clone(), name: s.name.clone(), cospar_id: s.cospar_id.clone() }).collect(),
+            sets: chunk
+                .iter()
+                .map(|s| WireElementSet {
+                    estimate: s.estimate.clone(),
+                    name: s.name.clone(),
+                    cospar_id: s.cospar_id.clone(),
+                })
+                .collect(),
         };
         let _: SubmitSummary = node_a.client().post("/v1/submit", &request).unwrap();
     }
     let stored = node_a.headers();
+    eprintln!("delivery measured; catch-up of {stored} updates");
     let t = Instant::now();
     let node_b = TestNode::start(&b, std::slice::from_ref(&node_a.p2p));
     wait_for("catch-up", Duration::from_secs(600), || {
         node_b.headers() == stored && node_b.status()["core"]["missing_bodies"].as_u64() == Some(0)
     });
     let catchup_s = t.elapsed().as_secs_f64();
+    eprintln!("caught up in {catchup_s:.1} s");
     // 100 updates missing out of all: B is cut off while A signs 50 element sets (estimate and
     // metadata each), then reconciles.
     let b_peer = node_b.peer_id();
-    let _: serde_json::Value = node_a.client().post("/v1/admin/block", &json!({ "peer_id": b_peer, "blocked": true })).unwrap();
+    let _: serde_json::Value =
+        node_a.client().post("/v1/admin/block", &json!({ "peer_id": b_peer, "blocked": true })).unwrap();
     let reconcile_before = node_b.status()["network"]["reconcile_bytes"].as_u64().unwrap_or(0);
     let extra = node::synthetic::catalogue(50, now, 6)
         .into_iter()
@@ -143,7 +163,8 @@ fn main() {
         .collect();
     let _: SubmitSummary = node_a.client().post("/v1/submit", &SubmitRequest { sets: extra }).unwrap();
     let missing = node_a.headers() - node_b.headers();
-    let _: serde_json::Value = node_a.client().post("/v1/admin/block", &json!({ "peer_id": b_peer, "blocked": false })).unwrap();
+    let _: serde_json::Value =
+        node_a.client().post("/v1/admin/block", &json!({ "peer_id": b_peer, "blocked": false })).unwrap();
     wait_for("the missing updates", Duration::from_secs(120), || node_b.headers() == node_a.headers());
     std::thread::sleep(Duration::from_millis(1500)); // the session that fetched them reports
     let reconcile = node_b.status()["network"]["reconcile_bytes"].as_u64().unwrap_or(0) - reconcile_before;
@@ -156,7 +177,10 @@ fn main() {
         percentile(&latencies_ms, 0.95),
         latencies_ms.last().copied().unwrap_or(f64::NAN)
     );
-    println!("| delivered to every node | {delivered} of {total} ({:.1} %) | 100 % |", 100.0 * delivered as f64 / total as f64);
+    println!(
+        "| delivered to every node | {delivered} of {total} ({:.1} %) | 100 % |",
+        100.0 * delivered as f64 / total as f64
+    );
     println!("| gossip payload per node per update (update is {update_bytes:.0} bytes) | {per_node_per_update:.0} bytes | — |");
     println!("| late joiner catches up on {stored} updates from one peer | {catchup_s:.1} s | < 10 s for 100 000 |");
     println!("| reconciliation bytes, {missing} missing of {} | {reconcile} bytes ({:.0} per missing update) | ≤ 2 × negentropy's ~32 |", node_a.headers(), reconcile as f64 / missing.max(1) as f64);

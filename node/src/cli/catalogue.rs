@@ -30,7 +30,14 @@ pub fn status(opts: &NodeOpts) -> Result<()> {
     };
     let lines = vec![
         ("node", s(&status["node"]["peer_id"])),
-        ("role", if status["node"]["relay"].as_bool() == Some(true) { "relay".into() } else { "signing node".into() }),
+        (
+            "role",
+            if status["node"]["relay"].as_bool() == Some(true) {
+                "relay".into()
+            } else {
+                "signing node".into()
+            },
+        ),
         ("agency", format!("{} {}", s(&c["agency_name"]), short(&s(&c["agency"])))),
         ("network", format!("{} {}", s(&c["network_name"]), short(&s(&c["network_id"])))),
         ("members", s(&c["members"])),
@@ -40,7 +47,14 @@ pub fn status(opts: &NodeOpts) -> Result<()> {
         ("missing bodies", s(&c["missing_bodies"])),
         ("defective", s(&c["defective"])),
         ("state digest", s(&c["header_digest"])),
-        ("peers", format!("{} connected, {} admitted", s(&status["network"]["connected"]), s(&status["network"]["admitted"]))),
+        (
+            "peers",
+            format!(
+                "{} connected, {} admitted",
+                s(&status["network"]["connected"]),
+                s(&status["network"]["admitted"])
+            ),
+        ),
         ("gossip mesh", s(&status["network"]["mesh_size"])),
         ("last sync", s(&status["network"]["last_sync"])),
         ("may sign", s(&c["may_sign"])),
@@ -67,7 +81,12 @@ pub fn object(args: ObjectArgs, opts: &NodeOpts) -> Result<()> {
         report.agency_names.get(hex).cloned().unwrap_or_else(|| short(hex))
     };
     let c = &v["consensus"];
-    println!("object {}  {}  {}", v["object"].as_str().unwrap_or(""), c["name"].as_str().unwrap_or("(no name)"), c["cospar_id"].as_str().unwrap_or(""));
+    println!(
+        "object {}  {}  {}",
+        v["object"].as_str().unwrap_or(""),
+        c["name"].as_str().unwrap_or("(no name)"),
+        c["cospar_id"].as_str().unwrap_or("")
+    );
     if let Some(shared) = v.get("shared").filter(|s| !s.is_null()) {
         println!(
             "shared orbit: {} (update {}), reference epoch {}",
@@ -77,22 +96,40 @@ pub fn object(args: ObjectArgs, opts: &NodeOpts) -> Result<()> {
         );
         let mut rows = Vec::new();
         for src in shared["sources"].as_array().into_iter().flatten() {
-            let est = v["current"].as_array().into_iter().flatten().find(|c| c["update_id"] == src["update_id"]);
+            let est =
+                v["current"].as_array().into_iter().flatten().find(|c| c["update_id"] == src["update_id"]);
             let e = est.map(|e| &e["estimate"]);
             rows.push(vec![
                 name_of(&src["agency"]),
                 src["epoch"].as_str().unwrap_or("").to_owned(),
-                e.map(|e| format!("{:.8}", e["mean_motion_rev_per_day"].as_f64().unwrap_or(0.0))).unwrap_or_default(),
+                e.map(|e| format!("{:.8}", e["mean_motion_rev_per_day"].as_f64().unwrap_or(0.0)))
+                    .unwrap_or_default(),
                 e.map(|e| format!("{:.7}", e["eccentricity"].as_f64().unwrap_or(0.0))).unwrap_or_default(),
                 e.map(|e| format!("{:.4}", e["inclination_deg"].as_f64().unwrap_or(0.0))).unwrap_or_default(),
                 src["distance_m"].as_u64().map(|d| d.to_string()).unwrap_or_else(|| "n/a".into()),
-                if src["candidate"].as_bool() == Some(true) { "yes".into() } else { "no (outside window)".into() },
+                if src["candidate"].as_bool() == Some(true) {
+                    "yes".into()
+                } else {
+                    "no (outside window)".into()
+                },
                 short(src["update_id"].as_str().unwrap_or("")),
             ]);
         }
         print!(
             "{}",
-            table::render(&["agency", "epoch", "mean motion", "ecc", "incl", "Δ from shared (m)", "candidate", "update"], &rows)
+            table::render(
+                &[
+                    "agency",
+                    "epoch",
+                    "mean motion",
+                    "ecc",
+                    "incl",
+                    "Δ from shared (m)",
+                    "candidate",
+                    "update"
+                ],
+                &rows
+            )
         );
     } else {
         println!("no current estimate from any member");
@@ -115,7 +152,9 @@ pub fn object(args: ObjectArgs, opts: &NodeOpts) -> Result<()> {
             .collect();
         print!("{}", table::render(&["agency", "name", "cospar", "type", "owner"], &rows));
     }
-    for (label, key) in [("defective updates", "defects"), ("forks", "forks"), ("bodies not yet held", "bodies_missing")] {
+    for (label, key) in
+        [("defective updates", "defects"), ("forks", "forks"), ("bodies not yet held", "bodies_missing")]
+    {
         if let Some(items) = v[key].as_array().filter(|a| !a.is_empty()) {
             println!("{label}: {}", items.len());
         }
@@ -146,7 +185,13 @@ pub struct SearchArgs {
 
 pub fn search(args: SearchArgs, opts: &NodeOpts) -> Result<()> {
     let mut query = Vec::new();
-    for (k, v) in [("name", &args.name), ("cospar", &args.cospar), ("type", &args.object_type), ("owner", &args.owner), ("regime", &args.regime)] {
+    for (k, v) in [
+        ("name", &args.name),
+        ("cospar", &args.cospar),
+        ("type", &args.object_type),
+        ("owner", &args.owner),
+        ("regime", &args.regime),
+    ] {
         if let Some(v) = v {
             query.push(format!("{k}={}", url_escape(v)));
         }
@@ -169,7 +214,11 @@ pub fn search(args: SearchArgs, opts: &NodeOpts) -> Result<()> {
         })
         .collect();
     print!("{}", table::render(&["object", "name", "cospar", "regime", "epoch"], &rows));
-    println!("{} found{}", found.len(), if found.len() > args.limit { format!(", {} shown (--limit)", args.limit) } else { String::new() });
+    println!(
+        "{} found{}",
+        found.len(),
+        if found.len() > args.limit { format!(", {} shown (--limit)", args.limit) } else { String::new() }
+    );
     Ok(())
 }
 
@@ -188,7 +237,8 @@ pub struct HistoryArgs {
 }
 
 pub fn history(args: HistoryArgs, opts: &NodeOpts) -> Result<()> {
-    let entries: Vec<HistoryEntry> = opts.client()?.get(&format!("/v1/objects/{}/history", args.id.trim()))?;
+    let entries: Vec<HistoryEntry> =
+        opts.client()?.get(&format!("/v1/objects/{}/history", args.id.trim()))?;
     if opts.json {
         return print_json(&entries);
     }
@@ -236,7 +286,8 @@ pub struct SubmitArgs {
 
 pub fn submit(args: SubmitArgs, opts: &NodeOpts) -> Result<()> {
     let client = opts.client()?;
-    let text = std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
     let label = args.file.display().to_string();
     let outcome = read_element_sets(&text, &label);
     for error in &outcome.errors {
@@ -249,8 +300,10 @@ pub fn submit(args: SubmitArgs, opts: &NodeOpts) -> Result<()> {
     let progress = if sets.len() > SUBMIT_BATCH && !opts.json {
         let bar = ProgressBar::new(sets.len() as u64);
         bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} element sets signed and stored ({per_sec}, {eta} left)")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} element sets signed and stored ({per_sec}, {eta} left)",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         Some(bar)
     } else {
@@ -261,7 +314,11 @@ pub fn submit(args: SubmitArgs, opts: &NodeOpts) -> Result<()> {
         let request = SubmitRequest {
             sets: batch
                 .iter()
-                .map(|s| WireElementSet { estimate: s.estimate.clone(), name: s.name.clone(), cospar_id: s.cospar_id.clone() })
+                .map(|s| WireElementSet {
+                    estimate: s.estimate.clone(),
+                    name: s.name.clone(),
+                    cospar_id: s.cospar_id.clone(),
+                })
                 .collect(),
         };
         let summary: SubmitSummary = client.post("/v1/submit", &request)?;
@@ -278,7 +335,9 @@ pub fn submit(args: SubmitArgs, opts: &NodeOpts) -> Result<()> {
         bar.finish_and_clear();
     }
     if opts.json {
-        print_json(&serde_json::json!({ "summary": total, "format_errors": outcome.errors.iter().map(ToString::to_string).collect::<Vec<_>>() }))?;
+        print_json(
+            &serde_json::json!({ "summary": total, "format_errors": outcome.errors.iter().map(ToString::to_string).collect::<Vec<_>>() }),
+        )?;
     } else {
         println!(
             "{}: {} accepted, {} superseded (a newer estimate is held), {} unchanged, {} metadata claims, {} rejected, {} unreadable",
@@ -361,14 +420,20 @@ pub fn check(opts: &NodeOpts) -> Result<()> {
     } else {
         let lines = vec![
             ("views equal a rebuild", report.views_equal_rebuild.to_string()),
-            ("updates in engine / store", format!("{} / {}", report.headers_in_engine, report.headers_in_store)),
+            (
+                "updates in engine / store",
+                format!("{} / {}", report.headers_in_engine, report.headers_in_store),
+            ),
             ("forks by this agency", report.own_forks.to_string()),
             ("forks seen", report.forks.to_string()),
             ("reserved seq", report.reserved_seq.to_string()),
         ];
         print!("{}", table::pairs(&lines));
     }
-    if !report.views_equal_rebuild || report.own_forks > 0 || report.headers_in_engine != report.headers_in_store {
+    if !report.views_equal_rebuild
+        || report.own_forks > 0
+        || report.headers_in_engine != report.headers_in_store
+    {
         bail!("the node is not consistent");
     }
     Ok(())
@@ -387,13 +452,21 @@ pub fn peers(opts: &NodeOpts) -> Result<()> {
                 p["peer_id"].as_str().unwrap_or("").to_owned(),
                 p["agency"].as_str().map(short).unwrap_or_else(|| "-".into()),
                 p["state"].as_str().unwrap_or("").to_owned(),
-                p["addresses"].as_array().and_then(|a| a.first()).and_then(|a| a.as_str()).unwrap_or("").to_owned(),
+                p["addresses"]
+                    .as_array()
+                    .and_then(|a| a.first())
+                    .and_then(|a| a.as_str())
+                    .unwrap_or("")
+                    .to_owned(),
                 p["score"].as_f64().map(|s| format!("{s:.1}")).unwrap_or_else(|| "-".into()),
                 p["latency_ms"].as_f64().map(|l| format!("{l:.1}")).unwrap_or_else(|| "-".into()),
                 p["last_sync"].as_str().unwrap_or("-").to_owned(),
             ]
         })
         .collect();
-    print!("{}", table::render(&["peer", "agency", "state", "address", "score", "latency ms", "last sync"], &rows));
+    print!(
+        "{}",
+        table::render(&["peer", "agency", "state", "address", "score", "latency ms", "last sync"], &rows)
+    );
     Ok(())
 }

@@ -87,30 +87,37 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<()> {
     for error in &errors {
         eprintln!("{error}");
     }
-    let total = sets.len() + errors.len();
-    if total == 0 {
-        bail!("{label}: no element sets found (read as {})", describe(input_format));
+    let bad = errors.len();
+    if sets.is_empty() {
+        if bad == 0 {
+            bail!("{label}: no element sets found (read as {})", describe(input_format));
+        }
+        bail!("{label}: {} (listed above); nothing written", count(bad, "bad record"));
     }
     let output = orbit::write_element_sets(&sets, format)?;
     write_output(args.output.as_deref(), &output)?;
     let destination = args.output.as_ref().map_or("standard output".to_owned(), |p| p.display().to_string());
-    if !errors.is_empty() {
+    let written = count(sets.len(), "element set");
+    if bad > 0 {
         bail!(
-            "{} of {total} element sets in {label} could not be converted (listed above); \
-             the other {} were written to {destination}",
-            errors.len(),
-            sets.len()
+            "{label}: {} (listed above); the other {written} written to {destination}",
+            count(bad, "bad record")
         );
     }
     if args.output.is_some() || !std::io::stdout().is_terminal() {
-        eprintln!(
-            "{label}: {} element sets ({}) written to {destination} as {}",
-            sets.len(),
-            describe(input_format),
-            args.to.to_possible_value().map_or_else(String::new, |v| v.get_name().to_owned())
-        );
+        let to = args.to.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default();
+        eprintln!("{label}: {written} ({}) written to {destination} as {to}", describe(input_format));
     }
     Ok(())
+}
+
+/// `1 element set`, `2 element sets`.
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 fn describe(format: InputFormat) -> &'static str {

@@ -28,7 +28,11 @@ pub fn members(opts: &NodeOpts) -> Result<()> {
         })
         .collect();
     print!("{}", table::render(&["name", "agency", "admission", "nodes"], &rows));
-    println!("endorsement threshold k = {}; suspended: {}", report.endorsement_threshold, report.suspended.len());
+    println!(
+        "endorsement threshold k = {}; suspended: {}",
+        report.endorsement_threshold,
+        report.suspended.len()
+    );
     Ok(())
 }
 
@@ -43,13 +47,18 @@ pub struct JoinRequestArgs {
 }
 
 pub fn join_request(args: JoinRequestArgs, opts: &NodeOpts) -> Result<()> {
-    let request: JoinRequest = opts.client()?.post("/v1/join-request", &JoinRequestRequest { name: args.name })?;
+    let request: JoinRequest =
+        opts.client()?.post("/v1/join-request", &JoinRequestRequest { name: args.name })?;
     std::fs::write(&args.output, serde_json::to_string_pretty(&request)? + "\n")
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     if opts.json {
         return print_json(&request);
     }
-    println!("wrote {}: hand it to members; each endorses it with `commons endorse {}`", args.output.display(), args.output.display());
+    println!(
+        "wrote {}: hand it to members; each endorses it with `commons endorse {}`",
+        args.output.display(),
+        args.output.display()
+    );
     Ok(())
 }
 
@@ -60,14 +69,20 @@ pub struct EndorseArgs {
 }
 
 pub fn endorse(args: EndorseArgs, opts: &NodeOpts) -> Result<()> {
-    let text = std::fs::read_to_string(&args.request).with_context(|| format!("cannot read {}", args.request.display()))?;
-    let request: JoinRequest =
-        serde_json::from_str(&text).with_context(|| format!("{} is not a join request", args.request.display()))?;
+    let text = std::fs::read_to_string(&args.request)
+        .with_context(|| format!("cannot read {}", args.request.display()))?;
+    let request: JoinRequest = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a join request", args.request.display()))?;
     let answer: Value = opts.client()?.post("/v1/endorse", &request)?;
     if opts.json {
         return print_json(&answer);
     }
-    println!("endorsed {} ({}): update {}", request.name, request.agency.short(), answer["update_id"].as_str().unwrap_or(""));
+    println!(
+        "endorsed {} ({}): update {}",
+        request.name,
+        request.agency.short(),
+        answer["update_id"].as_str().unwrap_or("")
+    );
     Ok(())
 }
 
@@ -80,7 +95,9 @@ pub struct SuspendArgs {
 }
 
 pub fn suspend(args: SuspendArgs, opts: &NodeOpts) -> Result<()> {
-    let answer: Value = opts.client()?.post("/v1/suspend", &SuspendRequest { agency: args.agency.clone(), reason: args.reason })?;
+    let answer: Value = opts
+        .client()?
+        .post("/v1/suspend", &SuspendRequest { agency: args.agency.clone(), reason: args.reason })?;
     if opts.json {
         return print_json(&answer);
     }

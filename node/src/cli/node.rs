@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use protocol::genesis::{Founder, Genesis, DEFAULT_ESTIMATES_PER_SOURCE, DEFAULT_MAX_EPOCH_AHEAD_S, DEFAULT_SHARED_ORBIT_WINDOW_S};
+use protocol::genesis::{
+    Founder, Genesis, DEFAULT_ESTIMATES_PER_SOURCE, DEFAULT_MAX_EPOCH_AHEAD_S, DEFAULT_SHARED_ORBIT_WINDOW_S,
+};
 
 use super::table;
 use crate::client::Client;
@@ -63,7 +65,10 @@ pub fn init(args: InitArgs, opts: &NodeOpts) -> Result<()> {
     if let Some(p) = report.peer_id {
         lines.push(("node peer id", p.to_string()));
     }
-    lines.push(("keys", if report.created_keys { "created (mode 0600)".into() } else { "kept (already present)".into() }));
+    lines.push((
+        "keys",
+        if report.created_keys { "created (mode 0600)".into() } else { "kept (already present)".into() },
+    ));
     lines.push(("genesis", if report.has_genesis { "installed".into() } else { "none yet".into() }));
     print!("{}", table::pairs(&lines));
     if !report.has_genesis {
@@ -84,7 +89,8 @@ pub struct RunArgs {
 pub fn run(args: RunArgs, opts: &NodeOpts) -> Result<()> {
     let path = args.config.unwrap_or_else(|| opts.dir().config());
     let config = Config::load(&path)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(crate::daemon::run(config, crate::daemon::shutdown_signal(), None))
 }
 
@@ -112,7 +118,14 @@ pub fn keys_show(opts: &NodeOpts) -> Result<()> {
         lines.push(("agency id (hex)", a.agency.to_hex()));
         lines.push(("agency id (base58)", a.agency.to_base58()));
     }
-    lines.push(("signing key", if dir.agency_key().exists() { "held here (signing node)".into() } else { "not here (relay node)".into() }));
+    lines.push((
+        "signing key",
+        if dir.agency_key().exists() {
+            "held here (signing node)".into()
+        } else {
+            "not here (relay node)".into()
+        },
+    ));
     lines.push(("node peer id", peer.map(|p| p.to_string()).unwrap_or_default()));
     print!("{}", table::pairs(&lines));
     Ok(())
@@ -125,12 +138,17 @@ pub struct BindNodeArgs {
 }
 
 pub fn bind_node(args: BindNodeArgs, opts: &NodeOpts) -> Result<()> {
-    let answer: serde_json::Value =
-        opts.client()?.post("/v1/bind-node", &crate::api::BindNodeRequest { peer_id: args.peer_id.clone() })?;
+    let answer: serde_json::Value = opts
+        .client()?
+        .post("/v1/bind-node", &crate::api::BindNodeRequest { peer_id: args.peer_id.clone() })?;
     if opts.json {
         return print_json(&answer);
     }
-    println!("bound node {} to this agency (update {})", args.peer_id, answer["update_id"].as_str().unwrap_or(""));
+    println!(
+        "bound node {} to this agency (update {})",
+        args.peer_id,
+        answer["update_id"].as_str().unwrap_or("")
+    );
     Ok(())
 }
 
@@ -178,7 +196,8 @@ fn read_draft(path: &Path) -> Result<Genesis> {
 }
 
 fn write_genesis(path: &Path, genesis: &Genesis) -> Result<()> {
-    std::fs::write(path, serde_json::to_string_pretty(genesis)? + "\n").with_context(|| format!("cannot write {}", path.display()))
+    std::fs::write(path, serde_json::to_string_pretty(genesis)? + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 pub fn genesis(command: GenesisCommand, opts: &NodeOpts) -> Result<()> {
@@ -196,17 +215,27 @@ pub fn genesis(command: GenesisCommand, opts: &NodeOpts) -> Result<()> {
                 max_epoch_ahead_s: a.max_epoch_ahead_h * 3600,
             };
             write_genesis(&a.output, &draft)?;
-            println!("wrote draft genesis {}; each founder runs: commons genesis add-founder {}", a.output.display(), a.output.display());
+            println!(
+                "wrote draft genesis {}; each founder runs: commons genesis add-founder {}",
+                a.output.display(),
+                a.output.display()
+            );
         }
         GenesisCommand::AddFounder(a) => {
             let mut draft = read_draft(&a.file)?;
             let dir = opts.dir();
-            let agency = dir.agency()?.context("this data directory holds no agency key: run `commons init --agency NAME` first")?;
+            let agency = dir
+                .agency()?
+                .context("this data directory holds no agency key: run `commons init --agency NAME` first")?;
             let peer = dir.peer_id()?.context("this data directory holds no node key")?;
             if draft.founders.iter().any(|f| f.agency == agency.agency) {
                 bail!("{} is already a founder in {}", agency.name, a.file.display());
             }
-            draft.founders.push(Founder { agency: agency.agency, name: agency.name.clone(), node_peer_ids: vec![peer.to_bytes()] });
+            draft.founders.push(Founder {
+                agency: agency.agency,
+                name: agency.name.clone(),
+                node_peer_ids: vec![peer.to_bytes()],
+            });
             write_genesis(&a.file, &draft)?;
             println!("added founder {} ({}) with node {}", agency.name, agency.agency.short(), peer);
         }
@@ -218,7 +247,9 @@ pub fn genesis(command: GenesisCommand, opts: &NodeOpts) -> Result<()> {
             let sealed = draft.seal().with_context(|| format!("{} cannot be sealed", a.file.display()))?;
             write_genesis(&a.file, &sealed)?;
             if opts.json {
-                return print_json(&serde_json::json!({ "network_id": sealed.network_id().to_hex(), "founders": sealed.founders.len() }));
+                return print_json(
+                    &serde_json::json!({ "network_id": sealed.network_id().to_hex(), "founders": sealed.founders.len() }),
+                );
             }
             println!("sealed {}: network id {}", a.file.display(), sealed.network_id().to_hex());
             println!("each founder installs it: commons init --data-dir DIR --genesis {}", a.file.display());

@@ -276,7 +276,8 @@ fn write_all(
                         velocity_km_s: error.is_none().then_some(sample.velocity_km_s),
                         error,
                     };
-                    serde_json::to_writer(&mut *out, &record).map_err(io::Error::other)?;
+                    // serde_json keeps the kind of an I/O error (a broken pipe stays one).
+                    serde_json::to_writer(&mut *out, &record).map_err(io::Error::from)?;
                     writeln!(out)?;
                 } else {
                     write_table_row(

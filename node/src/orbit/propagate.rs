@@ -37,7 +37,7 @@ use rayon::prelude::*;
 /// are not finite, a sample is not propagated and gets [`SampleStatus::TimeOutOfRange`]: the
 /// deep-space resonance integrator of the `sgp4` crate steps 720 minutes at a time from epoch
 /// and would never finish for an infinite or NaN time.
-pub const MAX_MINUTES_FROM_EPOCH: f64 = 300.0 * 365.25 * 1440.0;
+pub const MAX_MINUTES_FROM_EPOCH: f64 = protocol::orbit::MAX_MINUTES_FROM_EPOCH;
 
 /// How the `sgp4` crate (2.4.0, pinned) ends its message for an eccentricity out of range after
 /// the Sun and Moon perturbations (reference error 3); the message for the mean eccentricity
@@ -129,6 +129,7 @@ impl SampleStatus {
             PropagationError::Eccentricity { .. } => SampleStatus::Eccentricity,
             PropagationError::SemiLatusRectum { .. } => SampleStatus::SemiLatusRectum,
             PropagationError::Decayed { .. } => SampleStatus::Decayed,
+            PropagationError::TimeOutOfRange { .. } => SampleStatus::TimeOutOfRange,
         }
     }
 

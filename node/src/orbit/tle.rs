@@ -576,6 +576,9 @@ fn with_checksum(mut line: String) -> String {
 /// The epoch as `YYDDD.DDDDDDDD`, rounded to the nearest 1e-8 day (864 µs; exact for
 /// epochs read from TLEs).
 fn format_epoch(epoch: Epoch) -> Result<String, String> {
+    if !super::numbers::epoch_is_writable(epoch) {
+        return Err(format!("{epoch} is outside 1957-2056, the years TLE's two digits can carry"));
+    }
     let micros = epoch.micros();
     let units = micros.div_euclid(MICROS_PER_EPOCH_DIGIT);
     let remainder = micros.rem_euclid(MICROS_PER_EPOCH_DIGIT);

@@ -854,6 +854,11 @@ fn check_writable(cdm: &Cdm, file: &str) -> Result<(), FormatError> {
         return fail(None, "relative data", "holds a value that is not a finite number");
     }
     let h = &cdm.header;
+    for (keyword, epoch) in [("CREATION_DATE", h.creation_date), ("TCA", r.tca)] {
+        if !super::numbers::epoch_is_writable(epoch) {
+            return fail(None, keyword, "outside 1957-2200, the epochs this reader accepts");
+        }
+    }
     for (keyword, value) in
         [("CCSDS_CDM_VERS", &h.version), ("ORIGINATOR", &h.originator), ("MESSAGE_ID", &h.message_id)]
     {

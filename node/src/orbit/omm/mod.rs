@@ -364,7 +364,8 @@ impl Omm {
     }
 
     /// The message for an element set. Fails for what OMM cannot say: a provisional id (no
-    /// NORAD_CAT_ID), non-finite numbers, an epoch outside 1957–2200.
+    /// NORAD_CAT_ID), non-finite numbers, an epoch outside 1957–2200. A quality with no field
+    /// set writes nothing (and so reads back as no quality).
     pub fn from_element_set(set: &ElementSet, header: &OmmHeaderFields) -> Result<Omm, OmmConversionError> {
         let e = &set.estimate;
         let norad = e.object.norad().ok_or_else(|| {
@@ -635,7 +636,12 @@ pub(crate) struct KeywordLines {
 
 impl KeywordLines {
     fn new(start: usize) -> Self {
-        Self { start, keywords: [0; OMM_KEYWORDS.len()], user_defined: Vec::new(), sections: [0; SECTION_COUNT] }
+        Self {
+            start,
+            keywords: [0; OMM_KEYWORDS.len()],
+            user_defined: Vec::new(),
+            sections: [0; SECTION_COUNT],
+        }
     }
 
     /// The keyword's line, else its section's, else the message's first.
