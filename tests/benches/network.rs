@@ -117,6 +117,22 @@ fn main() {
     let per_node_per_update = gossip_bytes / nodes.len() as f64 / total as f64;
     drop(clients);
     drop(nodes);
+    println!("| measure | value | goal |");
+    println!("|---|---|---|");
+    println!(
+        "| delivery, {n_nodes} nodes, 10 updates/s of {update_bytes:.0} bytes for {seconds} s: p50 / p95 / max | {:.0} / {:.0} / {:.0} ms | p95 < 300 ms |",
+        percentile(&latencies_ms, 0.5),
+        percentile(&latencies_ms, 0.95),
+        latencies_ms.last().copied().unwrap_or(f64::NAN)
+    );
+    println!(
+        "| delivered to every node | {delivered} of {total} ({:.1} %) | 100 % |",
+        100.0 * delivered as f64 / total as f64
+    );
+    println!("| gossip payload per node per update (update is {update_bytes:.0} bytes) | {per_node_per_update:.0} bytes | — |");
+    if catchup == 0 {
+        return;
+    }
 
     // ---- catch-up of a late joiner from one peer
     let (_tmp2, root2) = temp_root();
@@ -169,19 +185,6 @@ fn main() {
     std::thread::sleep(Duration::from_millis(1500)); // the session that fetched them reports
     let reconcile = node_b.status()["network"]["reconcile_bytes"].as_u64().unwrap_or(0) - reconcile_before;
 
-    println!("| measure | value | goal |");
-    println!("|---|---|---|");
-    println!(
-        "| delivery, {n_nodes} nodes, 10 updates/s of {update_bytes:.0} bytes for {seconds} s: p50 / p95 / max | {:.0} / {:.0} / {:.0} ms | p95 < 300 ms |",
-        percentile(&latencies_ms, 0.5),
-        percentile(&latencies_ms, 0.95),
-        latencies_ms.last().copied().unwrap_or(f64::NAN)
-    );
-    println!(
-        "| delivered to every node | {delivered} of {total} ({:.1} %) | 100 % |",
-        100.0 * delivered as f64 / total as f64
-    );
-    println!("| gossip payload per node per update (update is {update_bytes:.0} bytes) | {per_node_per_update:.0} bytes | — |");
     println!("| late joiner catches up on {stored} updates from one peer | {catchup_s:.1} s | < 10 s for 100 000 |");
     println!("| reconciliation bytes, {missing} missing of {} | {reconcile} bytes ({:.0} per missing update) | ≤ 2 × negentropy's ~32 |", node_a.headers(), reconcile as f64 / missing.max(1) as f64);
 }
