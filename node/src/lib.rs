@@ -8,6 +8,7 @@ pub mod core;
 pub mod daemon;
 pub mod data;
 pub mod datadir;
+pub mod demo;
 pub mod network;
 pub mod orbit;
 pub mod store;

@@ -17,6 +17,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// A local demo network: 5 nodes of 3 agencies on loopback, publishing and converging.
+    Demo,
     /// Create a data directory: agency signing key, node key, API token, commented config.
     Init(setup::InitArgs),
     /// Run the node daemon.
@@ -96,6 +98,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .init();
     }
     match cli.command {
+        Command::Demo => node::demo::run(),
         Command::Init(args) => setup::init(args, opts),
         Command::Node(NodeCommand::Run(args)) => setup::run(args, opts),
         Command::Genesis(command) => setup::genesis(command, opts),

@@ -42,7 +42,9 @@ impl PropagationError {
         match self {
             PropagationError::Initialisation(_) => 1,
             PropagationError::Eccentricity { detail, .. }
-                if detail.contains("perturb") || detail.contains("third-body") =>
+                // The crate says "perturbed eccentricity … after adding third-body perturbations"
+                // for the reference's error 3; "before adding" is the mean eccentricity (error 1).
+                if detail.contains("after adding third-body") =>
             {
                 3
             }
