@@ -160,7 +160,7 @@ fn run_in(root: &Path) -> Result<()> {
         })
         .collect::<Result<_>>()?;
     let peer = |d: &DataDir| -> Result<Vec<u8>> { Ok(d.peer_id()?.context("node key")?.to_bytes()) };
-    let founders = vec![
+    let founders = [
         (&signing[0], vec![peer(&signing[0])?, peer(&relays[0])?]),
         (&signing[1], vec![peer(&signing[1])?, peer(&relays[1])?]),
         (&signing[2], vec![peer(&signing[2])?]),
