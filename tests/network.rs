@@ -362,7 +362,13 @@ fn hostile_peers_are_refused_while_the_honest_nodes_converge() {
     }
     let summary = submit(&node_b.client(), &sets(10, 78, epoch())).unwrap();
     assert_eq!(summary.accepted, 10);
-    wait_for("the flooder cut off", CONVERGE, || peer_state(&node_a, &node_m.peer_id()).is_none());
+    wait_for("the flooder scored down or cut off", CONVERGE, || {
+        let peers: Vec<serde_json::Value> = node_a.client().get("/v1/peers").unwrap();
+        match peers.iter().find(|p| p["peer_id"] == node_m.peer_id().as_str()) {
+            None => true,
+            Some(p) => p["score"].as_f64().is_some_and(|s| s < 0.0),
+        }
+    });
     wait_converged(&[&node_a, &node_b], CONVERGE);
 }
 

@@ -352,11 +352,14 @@ fn score_params(topic: &TopicHash) -> gossipsub::PeerScoreParams {
     params
 }
 
+/// Below this gossip score a peer's messages are ignored, and the peer is disconnected.
+const GRAYLIST_THRESHOLD: f64 = -80.0;
+
 fn score_thresholds() -> gossipsub::PeerScoreThresholds {
     gossipsub::PeerScoreThresholds {
         gossip_threshold: -10.0,
         publish_threshold: -50.0,
-        graylist_threshold: -80.0,
+        graylist_threshold: GRAYLIST_THRESHOLD,
         accept_px_threshold: 10.0,
         opportunistic_graft_threshold: 5.0,
     }
@@ -452,6 +455,18 @@ impl EventLoop {
     }
 
     fn sync_all(&mut self) {
+        // Peers whose gossip score fell below the graylist (invalid messages, floods) are
+        // already ignored by gossipsub; disconnect them too, for the ban period.
+        let graylisted: Vec<PeerId> = self
+            .peers
+            .keys()
+            .filter(|p| self.swarm.behaviour().gossipsub.peer_score(p).is_some_and(|s| s < GRAYLIST_THRESHOLD))
+            .copied()
+            .collect();
+        for peer in graylisted {
+            tracing::warn!(%peer, "gossip score below the graylist: disconnecting");
+            self.ban(peer);
+        }
         // Bootstrap peers that are not connected (refused earlier, restarted, partitioned)
         // are dialled again: admission may have changed since.
         for addr in self.bootstrap_addrs.clone() {
