@@ -49,8 +49,6 @@ const INTERNAL_QUEUE: usize = 1024;
 /// refused for [`BAN_DURATION`].
 const MAX_FAULTS: u32 = 20;
 const BAN_DURATION: Duration = Duration::from_secs(600);
-/// Gossip messages over the per-peer rate, in one second, before the peer is disconnected.
-const FLOOD_DISCONNECT_EXCESS: u32 = 500;
 
 /// The gossipsub topic of a network.
 pub fn topic(network: &NetworkId) -> IdentTopic {
@@ -460,7 +458,9 @@ impl EventLoop {
         let graylisted: Vec<PeerId> = self
             .peers
             .keys()
-            .filter(|p| self.swarm.behaviour().gossipsub.peer_score(p).is_some_and(|s| s < GRAYLIST_THRESHOLD))
+            .filter(|p| {
+                self.swarm.behaviour().gossipsub.peer_score(p).is_some_and(|s| s < GRAYLIST_THRESHOLD)
+            })
             .copied()
             .collect();
         for peer in graylisted {
@@ -549,11 +549,14 @@ impl EventLoop {
         }
         let presented = handshake.statements.into_iter().map(ByteBuf::into_vec).collect();
         let (reply, rx) = oneshot::channel();
-        if !self.core.try_send(Command::Gate { peer_id: peer.to_bytes(), presented, reply }) {
-            return;
-        }
+        let core = self.core.clone();
         let internal = self.internal_tx.clone();
+        // Waits for room in the engine's queue rather than dropping: a handshake that is never
+        // answered would leave the peer pending for good.
         tokio::spawn(async move {
+            if core.send(Command::Gate { peer_id: peer.to_bytes(), presented, reply }).await.is_err() {
+                return;
+            }
             let agency = rx.await.ok().flatten();
             let _ = internal.send(Internal::Gated { peer, agency }).await;
         });
@@ -707,12 +710,10 @@ impl EventLoop {
             state.in_window > limit
         });
         if flooding {
+            // Over the rate: ignored (not forwarded, not validated). An honest bulk import
+            // bursts too, so the rate alone never bans; what was ignored arrives by sync.
+            // Invalid floods are scored down by their rejections and then disconnected.
             verdict_ignore(self);
-            let excess = self.peers.get(&source).map_or(0, |s| s.in_window.saturating_sub(limit));
-            if excess > FLOOD_DISCONNECT_EXCESS {
-                tracing::warn!(peer = %source, "flooding: disconnecting");
-                self.ban(source);
-            }
             return;
         }
         let input = NetworkInput::Gossip {

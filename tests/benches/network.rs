@@ -70,7 +70,7 @@ fn main() {
             Some(Box::new(Covariance { frame: CovarianceFrame::Rtn, lower_triangle: [1e-4; 21] }));
         set.estimate.quality =
             Some(Quality { rms_km: Some(0.1), n_observations: Some(40), span_days: Some(2.0) });
-        set.estimate.source = "radar ".repeat(100);
+        set.estimate.source = "radar ".repeat(80); // within the 512-byte text bound
         set.estimate.object = protocol::ids::ObjectId::Norad(200_000 + k as u32);
         set.name = None;
         set.cospar_id = None;
@@ -79,7 +79,8 @@ fn main() {
             sets: vec![WireElementSet { estimate: set.estimate, name: None, cospar_id: None }],
         };
         let submitted_at = node::core::now_epoch().0;
-        let _: SubmitSummary = clients[origin].post("/v1/submit", &request).unwrap();
+        let summary: SubmitSummary = clients[origin].post("/v1/submit", &request).unwrap();
+        assert!(summary.rejected.is_empty(), "the benchmark's update is valid: {:?}", summary.rejected);
         let history: Vec<node::core::HistoryEntry> =
             clients[origin].get(&format!("/v1/objects/{}/history", 200_000 + k as u32)).unwrap();
         ids.push((history[0].update_id, submitted_at));
