@@ -28,8 +28,8 @@ use crate::membership::Membership;
 use crate::records::Record;
 use crate::state::{BodyOutcome, Change, State};
 use crate::sync::{
-    storage_of, Digests, SyncRequest, SyncResponse, MAX_BODIES_PER_FETCH, MAX_IDS_PER_FETCH,
-    MAX_RECONCILE_ROUNDS, NEGENTROPY_FRAME_LIMIT,
+    storage_of, Digests, SyncRequest, SyncResponse, MAX_BODIES_PER_FETCH, MAX_BODY_BYTES_PER_ANSWER,
+    MAX_IDS_PER_FETCH, MAX_RECONCILE_ROUNDS, NEGENTROPY_FRAME_LIMIT,
 };
 use crate::time::Epoch;
 use crate::views::{ObjectView, Views};
@@ -68,7 +68,7 @@ impl Default for EngineConfig {
         Self {
             max_aside: 200_000,
             sync_before_signing: false,
-            max_body_pages_per_session: 64,
+            max_body_pages_per_session: 256,
             verify_threads: 1,
         }
     }
@@ -776,12 +776,18 @@ impl Engine {
                         "at most {MAX_BODIES_PER_FETCH} ids per body fetch"
                     ));
                 }
-                let bodies = ids
-                    .iter()
-                    .filter_map(|id| self.state.get(id))
-                    .filter(|e| self.state.in_state(&e.id))
-                    .filter_map(|e| e.body_bytes().map(|b| (e.id, b)))
-                    .collect();
+                let mut bytes = 0usize;
+                let mut bodies = Vec::new();
+                for entry in
+                    ids.iter().filter_map(|id| self.state.get(id)).filter(|e| self.state.in_state(&e.id))
+                {
+                    let Some(body) = entry.body_bytes() else { continue };
+                    bytes += body.len() + 40;
+                    if bytes > MAX_BODY_BYTES_PER_ANSWER {
+                        break;
+                    }
+                    bodies.push((entry.id, body));
+                }
                 SyncResponse::Bodies(bodies)
             }
         }

@@ -14,11 +14,14 @@ use negentropy::{Id, NegentropyStorageVector};
 use crate::envelope::SignedHeader;
 use crate::ids::UpdateId;
 
-/// Most ids one header fetch asks for: 1 024 × 32 bytes stays far below the 1 MiB request
-/// cap, and the answer (about 250 bytes a header) below 10 MiB.
-pub const MAX_IDS_PER_FETCH: usize = 1024;
-/// Most bodies one fetch asks for: 256 × 16 KiB (the update bound) = 4 MiB, below 10 MiB.
-pub const MAX_BODIES_PER_FETCH: usize = 256;
+/// Most ids one header fetch asks for: 4 096 × 32 bytes = 128 KiB stays far below the 1 MiB
+/// request cap, and the answer (about 330 bytes a header, 1.3 MiB) below 10 MiB.
+pub const MAX_IDS_PER_FETCH: usize = 4096;
+/// Most bodies one fetch asks for. Bodies are usually a few hundred bytes; the responder stops
+/// at [`MAX_BODY_BYTES_PER_ANSWER`] whatever their size, and the rest is asked for again.
+pub const MAX_BODIES_PER_FETCH: usize = 2048;
+/// Body bytes one answer carries at most: well below the 10 MiB response cap.
+pub const MAX_BODY_BYTES_PER_ANSWER: usize = 8 * 1024 * 1024;
 /// negentropy's frame size limit per round, bytes: rounds stay well below 1 MiB.
 pub const NEGENTROPY_FRAME_LIMIT: u64 = 256 * 1024;
 /// Bound on one encoded sync request (the cbor codec's default request cap).
