@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use commons_tests::*;
-use node::api::{SubmitRequest, WireElementSet};
+use node::api::SubmitRequest;
 use node::client::Client;
 use node::core::SubmitSummary;
 use node::datadir::DataDir;
@@ -30,16 +30,7 @@ fn sets(n: usize, seed: u64, at: Epoch) -> Vec<node::orbit::ElementSet> {
 fn submit(client: &Client, sets: &[node::orbit::ElementSet]) -> anyhow::Result<SubmitSummary> {
     let mut total = SubmitSummary::default();
     for chunk in sets.chunks(2000) {
-        let request = SubmitRequest {
-            sets: chunk
-                .iter()
-                .map(|s| WireElementSet {
-                    estimate: s.estimate.clone(),
-                    name: s.name.clone(),
-                    cospar_id: s.cospar_id.clone(),
-                })
-                .collect(),
-        };
+        let request = SubmitRequest::of(chunk);
         let s: SubmitSummary = client.post("/v1/submit", &request)?;
         total.accepted += s.accepted;
         total.metadata_updates += s.metadata_updates;

@@ -47,6 +47,19 @@ pub struct SubmitRequest {
     pub sets: Vec<WireElementSet>,
 }
 
+impl From<&ElementSet> for WireElementSet {
+    fn from(s: &ElementSet) -> Self {
+        WireElementSet { estimate: s.estimate.clone(), name: s.name.clone(), cospar_id: s.cospar_id.clone() }
+    }
+}
+
+impl SubmitRequest {
+    /// A request carrying these element sets (at most [`SUBMIT_BATCH`] per request).
+    pub fn of(sets: &[ElementSet]) -> Self {
+        SubmitRequest { sets: sets.iter().map(WireElementSet::from).collect() }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SuspendRequest {
     pub agency: String,

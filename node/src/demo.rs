@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use protocol::genesis::{Founder, Genesis};
 
-use crate::api::{SubmitRequest, WireElementSet};
+use crate::api::SubmitRequest;
 use crate::client::Client;
 use crate::config::Config;
 use crate::core::SubmitSummary;
@@ -120,16 +120,7 @@ fn catalogue(epoch: protocol::time::Epoch) -> (Vec<ElementSet>, String) {
 }
 
 fn submit(client: &Client, sets: &[ElementSet]) -> Result<SubmitSummary> {
-    let request = SubmitRequest {
-        sets: sets
-            .iter()
-            .map(|s| WireElementSet {
-                estimate: s.estimate.clone(),
-                name: s.name.clone(),
-                cospar_id: s.cospar_id.clone(),
-            })
-            .collect(),
-    };
+    let request = SubmitRequest::of(sets);
     client.post("/v1/submit", &request)
 }
 

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use node::api::{SubmitRequest, WireElementSet};
+use node::api::SubmitRequest;
 use node::client::Client;
 use node::core::{CatalogueEntry, CheckReport, SubmitSummary};
 use protocol::time::Epoch;
@@ -114,16 +114,7 @@ impl Drop for RunningNode {
 }
 
 fn wire(sets: &[node::orbit::ElementSet]) -> SubmitRequest {
-    SubmitRequest {
-        sets: sets
-            .iter()
-            .map(|s| WireElementSet {
-                estimate: s.estimate.clone(),
-                name: s.name.clone(),
-                cospar_id: s.cospar_id.clone(),
-            })
-            .collect(),
-    }
+    SubmitRequest::of(sets)
 }
 
 fn check(client: &Client) -> CheckReport {

@@ -143,16 +143,7 @@ fn main() {
     let node_a = TestNode::start(&a, &[]);
     let sets = node::synthetic::catalogue(catchup, now, 5);
     for chunk in sets.chunks(2000) {
-        let request = SubmitRequest {
-            sets: chunk
-                .iter()
-                .map(|s| WireElementSet {
-                    estimate: s.estimate.clone(),
-                    name: s.name.clone(),
-                    cospar_id: s.cospar_id.clone(),
-                })
-                .collect(),
-        };
+        let request = SubmitRequest::of(chunk);
         let _: SubmitSummary = node_a.client().post("/v1/submit", &request).unwrap();
     }
     let stored = node_a.headers();

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::node::{print_json, NodeOpts};
 use super::table;
-use crate::api::{SubmitRequest, WireElementSet, SUBMIT_BATCH};
+use crate::api::{SubmitRequest, SUBMIT_BATCH};
 use crate::core::{CatalogueEntry, HistoryEntry, ObjectReport, SubmitSummary};
 use crate::orbit::{read_element_sets, write_element_sets, ElementSet, OutputFormat};
 
@@ -311,16 +311,7 @@ pub fn submit(args: SubmitArgs, opts: &NodeOpts) -> Result<()> {
     };
     let mut total = SubmitSummary::default();
     for batch in sets.chunks(SUBMIT_BATCH) {
-        let request = SubmitRequest {
-            sets: batch
-                .iter()
-                .map(|s| WireElementSet {
-                    estimate: s.estimate.clone(),
-                    name: s.name.clone(),
-                    cospar_id: s.cospar_id.clone(),
-                })
-                .collect(),
-        };
+        let request = SubmitRequest::of(batch);
         let summary: SubmitSummary = client.post("/v1/submit", &request)?;
         total.accepted += summary.accepted;
         total.superseded += summary.superseded;
