@@ -129,6 +129,16 @@ fn parse_object(text: &str) -> Result<ObjectId, ApiError> {
     text.parse().map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("{e}")))
 }
 
+fn parse_peer(text: &str) -> Result<libp2p::PeerId, ApiError> {
+    text.parse().map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid peer id {text:?}: {e}")))
+}
+
+fn network_of(s: &AppState) -> Result<&crate::network::NetworkHandle, ApiError> {
+    s.network
+        .as_ref()
+        .ok_or_else(|| ApiError(StatusCode::CONFLICT, "the network is disabled in this node's config".into()))
+}
+
 fn parse_agency(text: &str) -> Result<AgencyId, ApiError> {
     text.parse().map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("{e}")))
 }
@@ -302,13 +312,8 @@ async fn block(
     Json(req): Json<BlockRequest>,
 ) -> ApiResult<serde_json::Value> {
     authorise(&s, &headers)?;
-    let peer: libp2p::PeerId = req
-        .peer_id
-        .parse()
-        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid peer id {:?}: {e}", req.peer_id)))?;
-    let network = s.network.as_ref().ok_or_else(|| {
-        ApiError(StatusCode::CONFLICT, "the network is disabled in this node's config".into())
-    })?;
+    let peer = parse_peer(&req.peer_id)?;
+    let network = network_of(&s)?;
     network.block(peer, req.blocked).await?;
     Ok(Json(serde_json::json!({ "peer_id": req.peer_id, "blocked": req.blocked })))
 }
@@ -352,9 +357,7 @@ async fn dial(
         .addr
         .parse()
         .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid address {:?}: {e}", req.addr)))?;
-    let network = s.network.as_ref().ok_or_else(|| {
-        ApiError(StatusCode::CONFLICT, "the network is disabled in this node's config".into())
-    })?;
+    let network = network_of(&s)?;
     network.dial(addr).await?;
     Ok(Json(serde_json::json!({ "dialled": req.addr })))
 }
@@ -381,9 +384,7 @@ async fn publish_raw(
     Json(req): Json<HexList>,
 ) -> ApiResult<serde_json::Value> {
     authorise(&s, &headers)?;
-    let network = s.network.as_ref().ok_or_else(|| {
-        ApiError(StatusCode::CONFLICT, "the network is disabled in this node's config".into())
-    })?;
+    let network = network_of(&s)?;
     let items = decode_hex_list(&req)?;
     let n = items.len();
     for bytes in items {
@@ -491,10 +492,7 @@ async fn bind_node(
     Json(req): Json<BindNodeRequest>,
 ) -> ApiResult<serde_json::Value> {
     authorise(&s, &headers)?;
-    let peer: libp2p::PeerId = req
-        .peer_id
-        .parse()
-        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid peer id {:?}: {e}", req.peer_id)))?;
+    let peer = parse_peer(&req.peer_id)?;
     let peer_id = peer.to_bytes();
     update_answer(s.core.ask(|reply| Command::BindNode { peer_id, reply }).await?)
 }
