@@ -36,9 +36,9 @@ pub const MAX_HANDSHAKE_STATEMENTS: usize = 256;
 /// on the API and the network, never unbounded memory).
 pub const COMMAND_QUEUE: usize = 1024;
 /// Most derived views written to the store per tick.
-pub const VIEWS_PER_TICK: usize = 2000;
+pub const VIEWS_PER_TICK: usize = 200;
 /// Seconds between writes of changed derived views to the store.
-pub const VIEW_PERSIST_INTERVAL: Duration = Duration::from_secs(2);
+pub const VIEW_PERSIST_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Things the engine task is asked to do.
 #[derive(Debug)]
