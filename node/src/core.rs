@@ -314,12 +314,10 @@ pub fn spawn(
     config: CoreConfig,
 ) -> Result<(CoreHandle, mpsc::Receiver<NetworkOutput>, std::thread::JoinHandle<()>)> {
     let t = Instant::now();
-    let repaired = store.repair().context("repairing the store")?;
-    if repaired > 0 {
-        tracing::warn!(
-            entries = repaired,
-            "removed index entries and bodies left without a header by a crash"
-        );
+    // After a crash (no clean-shutdown mark), remove what a batch cut short left behind.
+    if store.mark_open().context("opening the store")? {
+        let repaired = store.repair().context("repairing the store")?;
+        tracing::warn!(entries = repaired, "the last run did not stop cleanly: store checked and repaired");
     }
     let stored = store.load_all().context("reading the store")?;
     let n_stored = stored.len();
@@ -399,7 +397,7 @@ impl Core {
             match command {
                 Command::Shutdown { reply } => {
                     self.persist_views_if_due(true);
-                    if let Err(e) = self.store.flush() {
+                    if let Err(e) = self.store.mark_closed() {
                         tracing::error!(error = %e, "flushing the store at shutdown failed");
                     }
                     let _ = reply.send(());

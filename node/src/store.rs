@@ -28,6 +28,9 @@ const META_SCHEMA: &[u8] = b"schema_version";
 const META_NETWORK: &[u8] = b"network_id";
 const META_RESERVED_SEQ: &[u8] = b"reserved_seq";
 const META_VIEWS_DIGEST: &[u8] = b"views_digest";
+/// Present while a node has the store open; removed by a clean shutdown. Its presence at open
+/// means the last run crashed, and [`Store::repair`] must scan.
+const META_OPEN: &[u8] = b"open";
 
 /// Errors of the store, each saying what to do.
 #[derive(Debug, thiserror::Error)]
@@ -195,6 +198,21 @@ impl Store {
         if let Some(seq) = reserved {
             self.meta.insert(META_RESERVED_SEQ, &seq.to_be_bytes())?;
         }
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Marks the store open, and reports whether the previous run ended without a clean
+    /// shutdown (so a repair scan is needed).
+    pub fn mark_open(&self) -> Result<bool, StoreError> {
+        let crashed = self.meta.insert(META_OPEN, &[1])?.is_some();
+        self.db.flush()?;
+        Ok(crashed)
+    }
+
+    /// Marks a clean shutdown: everything is flushed.
+    pub fn mark_closed(&self) -> Result<(), StoreError> {
+        self.meta.remove(META_OPEN)?;
         self.db.flush()?;
         Ok(())
     }
