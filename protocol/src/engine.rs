@@ -269,8 +269,28 @@ impl Engine {
                 bodies.push((id, body));
             }
         }
-        for (id, body) in bodies {
-            let _ = engine.state.insert_body(&id, &body);
+        // Body checks (decoding, ranges, SGP4 initialisation) are independent: run them on
+        // the configured threads, then insert in order.
+        let threads = engine.config.verify_threads.max(1);
+        let per_thread = bodies.len().div_ceil(threads).max(1);
+        let state = &engine.state;
+        let checks: Vec<Option<Result<Record, crate::validate::Defect>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = bodies
+                .chunks(per_thread)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk.iter().map(|(id, body)| state.check_held_body(id, body)).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("body checks do not panic")).collect()
+        });
+        for ((id, body), checked) in bodies.iter().zip(checks) {
+            // A body whose bytes no longer match its hash (a damaged store) is left out; it
+            // is fetched again from peers as a missing live body.
+            if let Some(checked) = checked {
+                let _ = engine.state.insert_prechecked_body(id, body, checked);
+            }
         }
         engine.views.mark_all();
         engine

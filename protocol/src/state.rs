@@ -83,6 +83,16 @@ impl Entry {
     }
 }
 
+/// The body checks plus canonical form: one value has one encoding, so a body that decodes but
+/// is not the canonical encoding of what it decodes to is defective (and so it is never
+/// re-served with different bytes).
+fn check_canonical_body(header: &crate::envelope::Header, body: &[u8]) -> Result<Record, Defect> {
+    check_body(header, body).and_then(|record| match crate::codec::encode(&record) {
+        Ok(canonical) if canonical == body => Ok(record),
+        _ => Err(Defect::Undecodable("not the canonical encoding of its record".into())),
+    })
+}
+
 /// What one insertion changed, for the engine to turn into effects.
 #[derive(Debug, Default, Clone)]
 pub struct Change {
@@ -489,6 +499,36 @@ impl State {
 
     /// [`State::insert_body`] for bytes already checked against the header's hash.
     pub fn insert_checked_body(&mut self, id: &UpdateId, body: &[u8]) -> (BodyOutcome, Change) {
+        self.insert_body_with(id, body, None)
+    }
+
+    /// The body checks of one held update, without changing anything (so many can run in
+    /// parallel); `None` when no header for it is held or the bytes do not match its hash.
+    pub fn check_held_body(&self, id: &UpdateId, body: &[u8]) -> Option<Result<Record, Defect>> {
+        let entry = self.entries.get(id)?;
+        if *blake3::hash(body).as_bytes() != entry.signed.header.body_hash {
+            return None;
+        }
+        Some(check_canonical_body(&entry.signed.header, body))
+    }
+
+    /// [`State::insert_checked_body`] with the body checks already done by
+    /// [`State::check_held_body`] (same result, computed elsewhere).
+    pub fn insert_prechecked_body(
+        &mut self,
+        id: &UpdateId,
+        body: &[u8],
+        checked: Result<Record, Defect>,
+    ) -> (BodyOutcome, Change) {
+        self.insert_body_with(id, body, Some(checked))
+    }
+
+    fn insert_body_with(
+        &mut self,
+        id: &UpdateId,
+        body: &[u8],
+        prechecked: Option<Result<Record, Defect>>,
+    ) -> (BodyOutcome, Change) {
         let Some(entry) = self.entries.get(id) else {
             return (BodyOutcome::UnknownHeader, Change::default());
         };
@@ -498,15 +538,7 @@ impl State {
         if !self.is_live(entry) {
             return (BodyOutcome::NotLive, Change::default());
         }
-        let checked = check_body(&entry.signed.header, body).and_then(|record| {
-            // One value has one encoding: a body that decodes but is not the canonical
-            // encoding of what it decodes to is defective (and so it is never re-served
-            // with different bytes).
-            match crate::codec::encode(&record) {
-                Ok(canonical) if canonical == body => Ok(record),
-                _ => Err(Defect::Undecodable("not the canonical encoding of its record".into())),
-            }
-        });
+        let checked = prechecked.unwrap_or_else(|| check_canonical_body(&entry.signed.header, body));
         let mut change = Change::default();
         if let Some(object) = entry.signed.header.object {
             change.objects.insert(object);
