@@ -642,16 +642,19 @@ impl EventLoop {
         }
     }
 
+    /// Answers a sync request, counting the bytes.
+    fn send_sync_response(&mut self, channel: ResponseChannel<SyncBytes>, response: &SyncResponse) {
+        let bytes = response.to_bytes();
+        self.stats.sync_bytes += bytes.len() as u64;
+        let _ = self.swarm.behaviour_mut().sync.send_response(channel, SyncBytes(ByteBuf::from(bytes)));
+    }
+
     fn on_sync_request(&mut self, peer: PeerId, request: SyncBytes, channel: ResponseChannel<SyncBytes>) {
         self.stats.sync_bytes += request.0.len() as u64;
         if !self.may_exchange(&peer) {
             let refused =
                 SyncResponse::Refused("not admitted: complete the handshake as a member first".into());
-            let _ = self
-                .swarm
-                .behaviour_mut()
-                .sync
-                .send_response(channel, SyncBytes(ByteBuf::from(refused.to_bytes())));
+            self.send_sync_response(channel, &refused);
             return;
         }
         let request = match SyncRequest::from_bytes(&request.0) {
@@ -659,22 +662,14 @@ impl EventLoop {
             Err(e) => {
                 self.fault(peer, &format!("malformed sync request: {e}"));
                 let refused = SyncResponse::Refused(format!("malformed request: {e}"));
-                let _ = self
-                    .swarm
-                    .behaviour_mut()
-                    .sync
-                    .send_response(channel, SyncBytes(ByteBuf::from(refused.to_bytes())));
+                self.send_sync_response(channel, &refused);
                 return;
             }
         };
         let (reply, rx) = oneshot::channel();
         if !self.core.try_send(Command::Network(NetworkInput::SyncRequest { request, reply })) {
             let busy = SyncResponse::Refused("busy: try again later".into());
-            let _ = self
-                .swarm
-                .behaviour_mut()
-                .sync
-                .send_response(channel, SyncBytes(ByteBuf::from(busy.to_bytes())));
+            self.send_sync_response(channel, &busy);
             return;
         }
         let internal = self.internal_tx.clone();
@@ -746,12 +741,7 @@ impl EventLoop {
     fn on_internal(&mut self, internal: Internal) {
         match internal {
             Internal::Gated { peer, agency } => self.on_gated(peer, agency),
-            Internal::SyncAnswer { channel, response } => {
-                let bytes = response.to_bytes();
-                self.stats.sync_bytes += bytes.len() as u64;
-                let _ =
-                    self.swarm.behaviour_mut().sync.send_response(channel, SyncBytes(ByteBuf::from(bytes)));
-            }
+            Internal::SyncAnswer { channel, response } => self.send_sync_response(channel, &response),
             Internal::SendHandshake { peer, statements } => {
                 let handshake = Handshake {
                     network_id: ByteBuf::from(self.topic_network_bytes()),
