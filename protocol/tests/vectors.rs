@@ -16,7 +16,9 @@ use protocol::codec;
 use protocol::envelope::Envelope;
 use protocol::ids::{AgencyId, ObjectId, UpdateId};
 use protocol::orbit::Propagator;
-use protocol::records::{Covariance, CovarianceFrame, ManeuverNotice, NodeBinding, Quality, Record, Retract};
+use protocol::records::{
+    Covariance, CovarianceFrame, ManeuverNotice, NodeBinding, OrbitEstimate, Quality, Record, Retract,
+};
 use protocol::time::Epoch;
 use serde_json::{json, Value};
 
@@ -142,20 +144,42 @@ fn golden_vectors_verify_and_decode() {
 
 #[test]
 fn sgp4_floats_used_by_views_are_pinned_bit_for_bit() {
-    let e = estimate(25544, Epoch::from_civil(2023, 3, 31, 0), 0);
-    let p = Propagator::new(&e).unwrap();
-    let s = p.propagate_minutes(720.0).unwrap();
-    let bits: Vec<u64> = s.position_km.iter().chain(s.velocity_km_s.iter()).map(|v| v.to_bits()).collect();
+    // Near-earth (ISS-like), deep-space 12-hour resonance (Molniya-like) and one-day
+    // resonance (geostationary): every branch of SGP4 the views can take. The maths is the
+    // pure-Rust libm (vendor/sgp4), so these bits are the same on every platform.
+    let epoch = Epoch::from_civil(2023, 3, 31, 0);
+    let leo = estimate(25544, epoch, 0);
+    let molniya = OrbitEstimate {
+        mean_motion_rev_per_day: 2.006_1,
+        eccentricity: 0.74,
+        inclination_deg: 63.4,
+        arg_of_pericenter_deg: 270.0,
+        ..estimate(40296, epoch, 0)
+    };
+    let geo = OrbitEstimate {
+        mean_motion_rev_per_day: 1.002_7,
+        eccentricity: 0.000_2,
+        inclination_deg: 0.05,
+        ..estimate(41866, epoch, 0)
+    };
+    let cases: Vec<serde_json::Value> = [(leo, 720.0), (molniya, 2_880.0), (geo, -1_440.0)]
+        .into_iter()
+        .map(|(e, minutes)| {
+            let p = Propagator::new(&e).unwrap();
+            let s = p.propagate_minutes(minutes).unwrap();
+            let bits: Vec<u64> =
+                s.position_km.iter().chain(s.velocity_km_s.iter()).map(|v| v.to_bits()).collect();
+            json!({
+                "estimate": serde_json::to_value(&e).unwrap(),
+                "minutes": minutes,
+                "state_bits_hex": bits.iter().map(|b| format!("{b:016x}")).collect::<Vec<_>>(),
+                "position_km": s.position_km,
+                "velocity_km_s": s.velocity_km_s,
+            })
+        })
+        .collect();
     let expected_path = vectors_dir().join("sgp4_bits.json");
-    let generated = serde_json::to_string_pretty(&json!({
-        "estimate": serde_json::to_value(&e).unwrap(),
-        "minutes": 720.0,
-        "state_bits_hex": bits.iter().map(|b| format!("{b:016x}")).collect::<Vec<_>>(),
-        "position_km": s.position_km,
-        "velocity_km_s": s.velocity_km_s,
-    }))
-    .unwrap()
-        + "\n";
+    let generated = serde_json::to_string_pretty(&cases).unwrap() + "\n";
     if std::env::var_os("UPDATE_VECTORS").is_some() || !expected_path.exists() {
         std::fs::write(&expected_path, &generated).unwrap();
     }
