@@ -189,6 +189,7 @@ impl Sweep<'_> {
 }
 
 /// The state of an SGP4 prediction, with our error kinds and the decay check.
+#[inline]
 fn checked_state(
     minutes: f64,
     prediction: Result<sgp4::Prediction, sgp4::Error>,
@@ -198,9 +199,10 @@ fn checked_state(
         other => PropagationError::Eccentricity { t_min: minutes, detail: other.to_string() },
     })?;
     let [x, y, z] = p.position;
-    let radius_km = (x * x + y * y + z * z).sqrt();
-    if radius_km < EARTH_RADIUS_KM {
-        return Err(PropagationError::Decayed { t_min: minutes, radius_km });
+    let radius_squared = x * x + y * y + z * z;
+    // Squared, so the hot path takes no square root.
+    if radius_squared < EARTH_RADIUS_KM * EARTH_RADIUS_KM {
+        return Err(PropagationError::Decayed { t_min: minutes, radius_km: radius_squared.sqrt() });
     }
     Ok(State { position_km: p.position, velocity_km_s: p.velocity })
 }

@@ -57,6 +57,9 @@ mod propagator;
 mod third_body;
 mod tle;
 pub use chrono;
+/// Orbital Commons patch: exposed so the workspace can test it against the `%` operator.
+#[doc(hidden)]
+pub use maths::rem_two_pi;
 pub use deep_space::ResonanceState;
 pub use gp::Error;
 pub use model::afspc_epoch_to_sidereal_time;
@@ -675,24 +678,27 @@ impl Constants {
         // p₃₇ = 1 / (a (1 - e²))
         let p37 = 1.0 / (a * (1.0 - orbit.eccentricity.libm_powi(2)));
 
+        // Orbital Commons patch: each sine and cosine below is computed once per argument
+        // (the same calls on the same arguments as upstream, so the same bits, fewer calls).
+        let (sin_w, cos_w) = orbit.argument_of_perigee.libm_sin_cos();
+
         // aₓₙ = e cos ω
-        let axn = orbit.eccentricity * orbit.argument_of_perigee.libm_cos();
+        let axn = orbit.eccentricity * cos_w;
 
         // aᵧₙ = e sin ω + p₃₇ p₃₂
-        let ayn = orbit.eccentricity * orbit.argument_of_perigee.libm_sin() + p37 * p32;
+        let ayn = orbit.eccentricity * sin_w + p37 * p32;
 
         // p₃₈ = M + ω + p₃₇ p₃₅ aₓₙ rem 2π
-        let p38 = (orbit.mean_anomaly + orbit.argument_of_perigee + p37 * p35 * axn)
-            % (2.0 * core::f64::consts::PI);
+        let p38 = crate::maths::rem_two_pi(orbit.mean_anomaly + orbit.argument_of_perigee + p37 * p35 * axn);
 
         // (E + ω)₀ = p₃₈
         let mut ew = p38;
+        let (mut sin_ew, mut cos_ew) = ew.libm_sin_cos();
         for _ in 0..10 {
             //             p₃₈ - aᵧₙ cos (E + ω)ᵢ + aₓₙ sin (E + ω)ᵢ - (E + ω)ᵢ
             // Δ(E + ω)ᵢ = ---------------------------------------------------
             //                   1 - cos (E + ω)ᵢ aₓₙ - sin (E + ω)ᵢ aᵧₙ
-            let delta = (p38 - ayn * ew.libm_cos() + axn * ew.libm_sin() - ew)
-                / (1.0 - ew.libm_cos() * axn - ew.libm_sin() * ayn);
+            let delta = (p38 - ayn * cos_ew + axn * sin_ew - ew) / (1.0 - cos_ew * axn - sin_ew * ayn);
 
             if delta.libm_abs() < 1.0e-12 {
                 break;
@@ -700,6 +706,7 @@ impl Constants {
 
             // (E + ω)ᵢ₊₁ = (E + ω)ᵢ + Δ(E + ω)ᵢ|[-0.95, 0.95]
             ew += delta.clamp(-0.95, 0.95);
+            (sin_ew, cos_ew) = ew.libm_sin_cos();
         }
 
         // p₃₉ = aₓₙ² + aᵧₙ²
@@ -711,10 +718,10 @@ impl Constants {
             Err(gp::Error::NegativeSemiLatusRectum { t: t.0 })
         } else {
             // p₄₀ = aₓₙ sin(E + ω) - aᵧₙ cos(E + ω)
-            let p40 = axn * ew.libm_sin() - ayn * ew.libm_cos();
+            let p40 = axn * sin_ew - ayn * cos_ew;
 
             // r = a (1 - aₓₙ cos(E + ω) + aᵧₙ sin(E + ω))
-            let r = a * (1.0 - (axn * ew.libm_cos() + ayn * ew.libm_sin()));
+            let r = a * (1.0 - (axn * cos_ew + ayn * sin_ew));
 
             // ṙ = a¹ᐟ² p₄₀ / r
             let r_dot = a.libm_sqrt() * p40 / r;
@@ -726,10 +733,10 @@ impl Constants {
             let p41 = p40 / (1.0 + b);
 
             // p₄₂ = a / r (sin(E + ω) - aᵧₙ - aₓₙ p₄₁)
-            let p42 = a / r * (ew.libm_sin() - ayn - axn * p41);
+            let p42 = a / r * (sin_ew - ayn - axn * p41);
 
             // p₄₃ = a / r (cos(E + ω) - aₓₙ + aᵧₙ p₄₁)
-            let p43 = a / r * (ew.libm_cos() - axn + ayn * p41);
+            let p43 = a / r * (cos_ew - axn + ayn * p41);
 
             //           p₄₂
             // u = tan⁻¹ ---
@@ -752,13 +759,17 @@ impl Constants {
             // uₖ = u - ¹/₄ p₄₆ p₃₄ p₄₄
             let uk = u - 0.25 * p46 * p34 * p44;
 
+            let (sin_i, cos_i) = match self.method {
+                // I = I₀ (the same bits): the sine and cosine computed at initialisation.
+                propagator::Method::NearEarth { .. } => self.sin_cos_inclination_0,
+                propagator::Method::DeepSpace { .. } => orbit.inclination.libm_sin_cos(),
+            };
+
             // Iₖ = I + ³/₂ p₄₆ cos I sin I p₄₅
-            let inclination_k = orbit.inclination
-                + 1.5 * p46 * orbit.inclination.libm_cos() * orbit.inclination.libm_sin() * p45;
+            let inclination_k = orbit.inclination + 1.5 * p46 * cos_i * sin_i * p45;
 
             // Ωₖ = Ω + ³/₂ p₄₆ cos I p₄₄
-            let right_ascension_k =
-                orbit.right_ascension + 1.5 * p46 * orbit.inclination.libm_cos() * p44;
+            let right_ascension_k = orbit.right_ascension + 1.5 * p46 * cos_i * p44;
 
             // ṙₖ = ṙ + n (¹/₂ J₂ / pₗ) p₃₃ / kₑ
             let rk_dot = r_dot
@@ -770,14 +781,17 @@ impl Constants {
                 + orbit.mean_motion * (0.5 * self.geopotential.j2 / pl) * (p33 * p45 + 1.5 * p36)
                     / self.geopotential.ke;
 
+            let (sin_ok, cos_ok) = right_ascension_k.libm_sin_cos();
+            let (sin_ik, cos_ik) = inclination_k.libm_sin_cos();
+            let (sin_uk, cos_uk) = uk.libm_sin_cos();
             // u₀ = - sin Ωₖ cos Iₖ sin uₖ + cos Ωₖ cos uₖ
-            let u0 = -right_ascension_k.libm_sin() * inclination_k.libm_cos() * uk.libm_sin()
-                + right_ascension_k.libm_cos() * uk.libm_cos();
+            let u0 = -sin_ok * cos_ik * sin_uk
+                + cos_ok * cos_uk;
             // u₁ = cos Ωₖ cos Iₖ sin uₖ + sin Ωₖ cos uₖ
-            let u1 = right_ascension_k.libm_cos() * inclination_k.libm_cos() * uk.libm_sin()
-                + right_ascension_k.libm_sin() * uk.libm_cos();
+            let u1 = cos_ok * cos_ik * sin_uk
+                + sin_ok * cos_uk;
             // u₂ = sin Iₖ sin uₖ
-            let u2 = inclination_k.libm_sin() * uk.libm_sin();
+            let u2 = sin_ik * sin_uk;
             Ok(Prediction {
                 position: [
                     // r₀ = rₖ u₀ aₑ
@@ -791,17 +805,17 @@ impl Constants {
                     // ṙ₀ = (ṙₖ u₀ + rḟₖ (- sin Ωₖ cos Iₖ cos uₖ - cos Ωₖ sin uₖ)) aₑ kₑ / 60
                     (rk_dot * u0
                         + rfk_dot
-                            * (-right_ascension_k.libm_sin() * inclination_k.libm_cos() * uk.libm_cos()
-                                - right_ascension_k.libm_cos() * uk.libm_sin()))
+                            * (-sin_ok * cos_ik * cos_uk
+                                - cos_ok * sin_uk))
                         * (self.geopotential.ae * self.geopotential.ke / 60.0),
                     // ṙ₁ = (ṙₖ u₁ + rḟₖ (cos Ωₖ cos Iₖ cos uₖ - sin Ωₖ sin uₖ)) aₑ kₑ / 60
                     (rk_dot * u1
                         + rfk_dot
-                            * (right_ascension_k.libm_cos() * inclination_k.libm_cos() * uk.libm_cos()
-                                - right_ascension_k.libm_sin() * uk.libm_sin()))
+                            * (cos_ok * cos_ik * cos_uk
+                                - sin_ok * sin_uk))
                         * (self.geopotential.ae * self.geopotential.ke / 60.0),
                     // ṙ₂ = (ṙₖ u₂ + rḟₖ (sin Iₖ cos uₖ)) aₑ kₑ / 60
-                    (rk_dot * u2 + rfk_dot * (inclination_k.libm_sin() * uk.libm_cos()))
+                    (rk_dot * u2 + rfk_dot * (sin_ik * cos_uk))
                         * (self.geopotential.ae * self.geopotential.ke / 60.0),
                 ],
             })

@@ -9,6 +9,7 @@
 pub(crate) trait Float: Sized {
     fn libm_sin(self) -> Self;
     fn libm_cos(self) -> Self;
+    fn libm_sin_cos(self) -> (Self, Self);
     fn libm_sqrt(self) -> Self;
     fn libm_atan2(self, other: Self) -> Self;
     fn libm_powf(self, n: Self) -> Self;
@@ -27,6 +28,11 @@ impl Float for f64 {
     #[inline]
     fn libm_cos(self) -> f64 {
         libm::cos(self)
+    }
+    /// `(sin x, cos x)` from one argument reduction: the same bits as the two calls.
+    #[inline]
+    fn libm_sin_cos(self) -> (f64, f64) {
+        libm::sincos(self)
     }
     #[inline]
     fn libm_sqrt(self) -> f64 {
@@ -90,5 +96,44 @@ impl Euclid for f64 {
         } else {
             r
         }
+    }
+}
+
+/// `x % 2π` (the C `fmod`), exactly: the same bits as the `%` operator, which lowers to a
+/// bit-by-bit software `fmod` that cost 4 % of a propagation.
+///
+/// The remainder of two doubles is always representable, so it can be computed exactly:
+/// with n = trunc(x / 2π) below 2²⁶ and 2π split into a 26-bit high part and a low part
+/// (Veltkamp), n·hi and n·lo are exact products, x - n·hi is exact (Sterbenz: it lies within a
+/// factor two of x), and the last subtraction yields the representable true result exactly.
+/// x / 2π may round n one too high or low; the sign of the result shows it, and that n is
+/// corrected before the result is formed. Outside 2π ≤ |x| < 2²⁶·2π, and for NaN or
+/// infinities, it is the `%` operator.
+#[inline]
+pub fn rem_two_pi(x: f64) -> f64 {
+    const TWO_PI: f64 = 2.0 * core::f64::consts::PI;
+    // Veltkamp split of 2π: HI has at most 26 significant bits, HI + LO = 2π exactly.
+    const SPLIT: f64 = TWO_PI * 134_217_729.0; // 2²⁷ + 1
+    const HI: f64 = SPLIT - (SPLIT - TWO_PI);
+    const LO: f64 = TWO_PI - HI;
+    const LIMIT: f64 = 67_108_864.0 * TWO_PI; // 2²⁶ · 2π
+    let a = libm::fabs(x);
+    if !(a >= TWO_PI && a < LIMIT) {
+        return x % TWO_PI;
+    }
+    let rem = |n: f64| (a - n * HI) - n * LO;
+    let mut n = libm::trunc(a / TWO_PI);
+    let mut r = rem(n);
+    if r < 0.0 {
+        n -= 1.0;
+        r = rem(n);
+    } else if r >= TWO_PI {
+        n += 1.0;
+        r = rem(n);
+    }
+    if x < 0.0 {
+        -r
+    } else {
+        r
     }
 }

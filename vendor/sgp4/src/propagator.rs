@@ -139,4 +139,7 @@ pub struct Constants {
     pub(crate) k1: f64,
     pub(crate) method: Method,
     pub(crate) orbit_0: Orbit,
+    /// Orbital Commons patch: (sin I₀, cos I₀), computed once; near-earth propagation keeps
+    /// I = I₀, so it needs no sine or cosine of the inclination per call.
+    pub(crate) sin_cos_inclination_0: (f64, f64),
 }

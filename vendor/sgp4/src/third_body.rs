@@ -268,20 +268,23 @@ impl Perturbations {
         let fx =
             third_body_mean_anomaly + 2.0 * third_body_eccentricity * third_body_mean_anomaly.libm_sin();
 
+        // Orbital Commons patch: sin fₓ and cos fₓ computed once (same bits, fewer calls).
+        let (sin_fx, cos_fx) = fx.libm_sin_cos();
+
         // Fₓ₂ = ¹/₂ sin²fₓ - ¹/₄
-        let fx2 = 0.5 * fx.libm_sin().libm_powi(2) - 0.25;
+        let fx2 = 0.5 * sin_fx.libm_powi(2) - 0.25;
 
         // Fₓ₃ = - ¹/₂ sin fₓ cos fₓ
-        let fx3 = -0.5 * fx.libm_sin() * fx.libm_cos();
+        let fx3 = -0.5 * sin_fx * cos_fx;
         (
             // δeₓ = kₓ₀ Fₓ₂ + kₓ₁ Fₓ₃
             self.kx0 * fx2 + self.kx1 * fx3,
             // δIₓ = kₓ₂ Fₓ₂ + kₓ₃ Fₓ₃
             self.kx2 * fx2 + self.kx3 * fx3,
             // δMₓ = kₓ₄ Fₓ₂ + kₓ₅ Fₓ₃ + kₓ₆ sin fₓ
-            self.kx4 * fx2 + self.kx5 * fx3 + self.kx6 * fx.libm_sin(),
+            self.kx4 * fx2 + self.kx5 * fx3 + self.kx6 * sin_fx,
             // pₓ₄ = kₓ₇ Fₓ₂ + kₓ₈ Fₓ₃ + kₓ₉ sin fₓ
-            self.kx7 * fx2 + self.kx8 * fx3 + self.kx9 * fx.libm_sin(),
+            self.kx7 * fx2 + self.kx8 * fx3 + self.kx9 * sin_fx,
             // pₓ₅ = kₓ₁₀ Fₓ₂ + kₓ₁₁ Fₓ₃
             self.kx10 * fx2 + self.kx11 * fx3,
         )
