@@ -520,8 +520,8 @@ impl Engine {
     ) -> Verdict {
         let header = header.into_inner();
         let id = header.id;
-        let h = header.signed.header.clone();
-        if let Some(epoch) = h.epoch {
+        let (author, epoch) = (header.signed.header.author, header.signed.header.epoch);
+        if let Some(epoch) = epoch {
             let bound_s = self.genesis().max_epoch_ahead_s as i64;
             let ahead_s = (epoch.0 - now.0) / 1_000_000;
             if ahead_s > bound_s {
@@ -532,16 +532,17 @@ impl Engine {
         let mut change = Change::default();
         let mut new_header = false;
         if !self.state.contains(&id) {
-            let admitted = self.state.membership().is_admitted(&h.author);
+            let admitted = self.state.membership().is_admitted(&author);
             if !admitted && self.state.n_aside() >= self.config.max_aside {
                 self.reject(from, Some(id), Rejection::PendingFull(self.config.max_aside), pending);
                 return Verdict::Ignore;
             }
-            match self.state.insert_header(header.clone()) {
+            let signed = Box::new(header.signed.clone());
+            match self.state.insert_header(header) {
                 Ok(c) => {
                     change = c;
                     new_header = true;
-                    pending.ops.push(StoreOp::PutHeader { id, signed: Box::new(header.signed.clone()) });
+                    pending.ops.push(StoreOp::PutHeader { id, signed });
                 }
                 Err(rejection) => {
                     self.reject(from, Some(id), rejection, pending);
@@ -574,7 +575,7 @@ impl Engine {
         if new_body {
             self.ingest_carried_binding(now, &id, pending);
         }
-        if self.state.membership().is_admitted(&h.author) {
+        if self.state.membership().is_admitted(&author) {
             Verdict::Accept
         } else {
             Verdict::Ignore

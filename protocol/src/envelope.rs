@@ -6,6 +6,7 @@
 //! rules (`ed25519-zebra`), whose single and batch verification accept exactly the same set:
 //! a signature is valid on every node or on none.
 
+use std::collections::BTreeMap;
 use std::ops::Deref;
 
 use bincode::{Decode, Encode};
@@ -263,10 +264,15 @@ pub fn verify_headers_batch(
         let chunk: Vec<SignedHeader> = iter.by_ref().take(VERIFY_BATCH).collect();
         let mut batch = ed25519_zebra::batch::Verifier::new();
         let mut prechecked: Vec<Result<(), Rejection>> = Vec::with_capacity(chunk.len());
+        // Whether each author's key decompresses, worked out once per author and batch (a
+        // decompression costs about as much as the rest of a batched verification).
+        let mut keys: BTreeMap<AgencyId, Result<(), Rejection>> = BTreeMap::new();
         for s in &chunk {
             let pre = s.header.check_permanent(network).and_then(|()| {
                 // A key that does not decompress fails here, not inside the batch.
-                verification_key(&s.header.author).map(|_| ())
+                keys.entry(s.header.author)
+                    .or_insert_with(|| verification_key(&s.header.author).map(|_| ()))
+                    .clone()
             });
             if pre.is_ok() {
                 let vk = VerificationKeyBytes::from(s.header.author.0);

@@ -139,7 +139,8 @@ pub type Rank = (Epoch, u64, UpdateId);
 pub struct State {
     genesis: Genesis,
     network_id: NetworkId,
-    entries: BTreeMap<UpdateId, Entry>,
+    /// Boxed: an entry is a few hundred bytes, and B-tree nodes shift their values on insert.
+    entries: BTreeMap<UpdateId, Box<Entry>>,
     /// Every header held, by (author, seq): forks are two or more here.
     by_author_seq: BTreeMap<(AgencyId, u64), Vec<UpdateId>>,
     /// Membership statements held, from any author.
@@ -183,7 +184,7 @@ impl State {
         &self.membership
     }
     pub fn get(&self, id: &UpdateId) -> Option<&Entry> {
-        self.entries.get(id)
+        self.entries.get(id).map(|e| &**e)
     }
     /// Whether the update is held at all (in the state or aside).
     pub fn contains(&self, id: &UpdateId) -> bool {
@@ -214,11 +215,11 @@ impl State {
     }
     /// Every entry held, in the state or aside.
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.values()
+        self.entries.values().map(|e| &**e)
     }
     /// Every entry in the state, in `(seq, id)` order.
     pub fn state_entries(&self) -> impl Iterator<Item = &Entry> {
-        self.in_state.iter().filter_map(|(_, id)| self.entries.get(id))
+        self.in_state.iter().filter_map(|(_, id)| self.entries.get(id).map(|e| &**e))
     }
     /// Objects that any header names.
     pub fn objects(&self) -> impl Iterator<Item = &ObjectId> {
@@ -226,7 +227,7 @@ impl State {
     }
     /// Headers naming an object (any kind, any author, in or out of the state).
     pub fn object_updates(&self, object: &ObjectId) -> impl Iterator<Item = &Entry> {
-        self.by_object.get(object).into_iter().flatten().filter_map(|id| self.entries.get(id))
+        self.by_object.get(object).into_iter().flatten().filter_map(|id| self.entries.get(id).map(|e| &**e))
     }
     /// The (author, seq) pairs that hold two headers or more, with their ids.
     pub fn forks(&self) -> impl Iterator<Item = (&(AgencyId, u64), &Vec<UpdateId>)> {
@@ -331,7 +332,7 @@ impl State {
             }
         }
         let entry = Entry { id, signed: header.signed, body: None };
-        self.entries.insert(id, entry);
+        self.entries.insert(id, Box::new(entry));
         let at_seq = self.by_author_seq.entry((h.author, h.seq)).or_default();
         at_seq.push(id);
         at_seq.sort();

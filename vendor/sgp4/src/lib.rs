@@ -209,13 +209,13 @@ impl Orbit {
         } else {
             let mean_motion = {
                 // a₁ = (kₑ / n₀)²ᐟ³
-                let a1 = (geopotential.ke / kozai_mean_motion).libm_powf(2.0 / 3.0);
+                let a1 = (geopotential.ke / kozai_mean_motion).libm_pow_two_thirds();
 
                 //      3      3 cos²I₀ - 1
                 // p₀ = - J₂ ---------------
                 //      4       (1 − e₀²)³ᐟ²
                 let p0 = 0.75 * geopotential.j2 * (3.0 * inclination.libm_cos().libm_powi(2) - 1.0)
-                    / (1.0 - eccentricity.libm_powi(2)).libm_powf(3.0 / 2.0);
+                    / (1.0 - eccentricity.libm_powi(2)).libm_pow_three_halves();
 
                 // 𝛿₁ = p₀ / a₁²
                 let d1 = p0 / a1.libm_powi(2);
@@ -308,7 +308,7 @@ impl Constants {
             let k6 = 3.0 * p1.libm_powi(2) - 1.0;
 
             // a₀" = (kₑ / n₀")²ᐟ³
-            let a0 = (geopotential.ke / orbit_0.mean_motion).libm_powf(2.0 / 3.0);
+            let a0 = (geopotential.ke / orbit_0.mean_motion).libm_pow_two_thirds();
 
             // p₃ = a₀" (1 - e₀)
             let p3 = a0 * (1.0 - orbit_0.eccentricity);
@@ -347,7 +347,7 @@ impl Constants {
             let p8 = (1.0 - eta.libm_powi(2)).libm_abs();
 
             // p₉ = p₇ / p₈⁷ᐟ²
-            let p9 = p7 / p8.libm_powf(3.5);
+            let p9 = p7 / p8.libm_pow_seven_halves();
 
             // C₁ = B* p₉ n₀" (a₀" (1 + ³/₂ η² + e₀ η (4 + η²))
             //      + ³/₈ J₂ ξ k₆ (8 + 3 η² (8 + η²)) / p₈)

@@ -14,6 +14,12 @@ pub(crate) trait Float: Sized {
     fn libm_atan2(self, other: Self) -> Self;
     fn libm_powf(self, n: Self) -> Self;
     fn libm_powi(self, n: i32) -> Self;
+    /// x²ᐟ³ as ∛(x²): cheaper than `pow` (Orbital Commons patch, as the next two).
+    fn libm_pow_two_thirds(self) -> Self;
+    /// x³ᐟ² as x·√x.
+    fn libm_pow_three_halves(self) -> Self;
+    /// x⁷ᐟ² as x³·√x.
+    fn libm_pow_seven_halves(self) -> Self;
     fn libm_abs(self) -> Self;
     fn libm_floor(self) -> Self;
     fn libm_round(self) -> Self;
@@ -63,6 +69,18 @@ impl Float for f64 {
             }
         }
         acc
+    }
+    #[inline]
+    fn libm_pow_two_thirds(self) -> f64 {
+        libm::cbrt(self * self)
+    }
+    #[inline]
+    fn libm_pow_three_halves(self) -> f64 {
+        self * libm::sqrt(self)
+    }
+    #[inline]
+    fn libm_pow_seven_halves(self) -> f64 {
+        self * self * self * libm::sqrt(self)
     }
     #[inline]
     fn libm_abs(self) -> f64 {
