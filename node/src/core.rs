@@ -699,7 +699,7 @@ impl Core {
             signing: agency.is_some(),
             may_sign: self.engine.may_sign(),
             headers: state.n_headers(),
-            objects: state.objects().count(),
+            objects: state.n_objects(),
             held_aside: state.n_aside(),
             members: state.membership().admitted.len(),
             header_digest: hex::encode(state.header_digest()),

@@ -24,6 +24,9 @@ use protocol::ids::{NetworkId, ObjectId, UpdateId};
 /// The layout this build reads and writes. Bump it with a migration when the layout changes.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// Batches of at least this many operations write their independent trees in parallel.
+const PARALLEL_APPLY_OPS: usize = 512;
+
 const META_SCHEMA: &[u8] = b"schema_version";
 const META_NETWORK: &[u8] = b"network_id";
 const META_RESERVED_SEQ: &[u8] = b"reserved_seq";
@@ -191,9 +194,24 @@ impl Store {
         // Removals go first: a header is removed before its indexes, so a crash between
         // leaves only index entries without a header (harmless, repaired on start).
         self.headers.apply_batch(removed_headers)?;
-        self.bodies.apply_batch(bodies)?;
-        self.by_object.apply_batch(by_object)?;
-        self.by_author.apply_batch(by_author)?;
+        // Bodies and the two indexes are independent trees: large batches go to them in
+        // parallel (sled trees take concurrent writers). Headers follow once all three are in.
+        if ops.len() >= PARALLEL_APPLY_OPS {
+            std::thread::scope(|scope| {
+                let bodies = scope.spawn(|| self.bodies.apply_batch(bodies));
+                let by_object = scope.spawn(|| self.by_object.apply_batch(by_object));
+                let by_author = self.by_author.apply_batch(by_author);
+                for joined in [bodies.join(), by_object.join()] {
+                    joined.map_err(|_| corrupt("store writer thread", "panicked"))??;
+                }
+                by_author?;
+                Ok::<(), StoreError>(())
+            })?;
+        } else {
+            self.bodies.apply_batch(bodies)?;
+            self.by_object.apply_batch(by_object)?;
+            self.by_author.apply_batch(by_author)?;
+        }
         self.headers.apply_batch(headers)?;
         if let Some(seq) = reserved {
             self.meta.insert(META_RESERVED_SEQ, &seq.to_be_bytes())?;

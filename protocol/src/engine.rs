@@ -943,7 +943,7 @@ impl Engine {
             return None;
         }
         let limit = (self.config.max_body_pages_per_session - pages) * MAX_BODIES_PER_FETCH;
-        let queue: Vec<UpdateId> = missing.into_iter().take(limit).collect();
+        let queue: Vec<UpdateId> = missing.iter().take(limit).copied().collect();
         Some(self.body_page(queue, pages))
     }
 

@@ -154,6 +154,17 @@ pub struct State {
     retracts_by_target: BTreeMap<UpdateId, BTreeSet<UpdateId>>,
     /// The headers in the state (authors admitted), as negentropy items `(seq, id)`.
     in_state: BTreeSet<(u64, UpdateId)>,
+    /// The digests and the missing bodies, each a pass over the whole state, computed at most
+    /// once per change: status polls and every sync session ask for them. Every mutation
+    /// goes through `insert_header` or `insert_body_with`, which clear it.
+    summary: std::sync::OnceLock<Summary>,
+}
+
+#[derive(Debug, Clone)]
+struct Summary {
+    header_digest: [u8; 32],
+    body_digest: [u8; 32],
+    missing_bodies: Vec<UpdateId>,
 }
 
 impl State {
@@ -171,6 +182,7 @@ impl State {
             by_object: BTreeMap::new(),
             retracts_by_target: BTreeMap::new(),
             in_state: BTreeSet::new(),
+            summary: std::sync::OnceLock::new(),
         }
     }
 
@@ -224,6 +236,10 @@ impl State {
     /// Objects that any header names.
     pub fn objects(&self) -> impl Iterator<Item = &ObjectId> {
         self.by_object.keys()
+    }
+    /// How many objects any header names.
+    pub fn n_objects(&self) -> usize {
+        self.by_object.len()
     }
     /// Headers naming an object (any kind, any author, in or out of the state).
     pub fn object_updates(&self, object: &ObjectId) -> impl Iterator<Item = &Entry> {
@@ -307,6 +323,7 @@ impl State {
 
     /// Inserts a verified header. Returns what changed, or why it was not stored.
     pub fn insert_header(&mut self, header: VerifiedHeader) -> Result<Change, Rejection> {
+        self.summary.take();
         let id = header.id;
         if self.entries.contains_key(&id) {
             return Err(Rejection::Duplicate(id));
@@ -530,6 +547,7 @@ impl State {
         body: &[u8],
         prechecked: Option<Result<Record, Defect>>,
     ) -> (BodyOutcome, Change) {
+        self.summary.take();
         let Some(entry) = self.entries.get(id) else {
             return (BodyOutcome::UnknownHeader, Change::default());
         };
@@ -567,32 +585,44 @@ impl State {
         (BodyOutcome::Stored { defect }, change)
     }
 
-    /// The live updates whose bodies are not held.
-    pub fn missing_bodies(&self) -> Vec<UpdateId> {
-        self.state_entries().filter(|e| e.body.is_none() && self.is_live(e)).map(|e| e.id).collect()
+    /// The live updates whose bodies are not held, in `(seq, id)` order.
+    pub fn missing_bodies(&self) -> &[UpdateId] {
+        &self.summary().missing_bodies
     }
 
     /// Digest over the headers in the state: blake3 of the sorted `(seq, id)` items.
     pub fn header_digest(&self) -> [u8; 32] {
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(b"orbital-commons/state-headers/v1");
-        for (seq, id) in &self.in_state {
-            hasher.update(&seq.to_le_bytes());
-            hasher.update(&id.0);
-        }
-        *hasher.finalize().as_bytes()
+        self.summary().header_digest
     }
 
     /// Digest over the live bodies held: blake3 of the sorted ids whose bodies are held.
     pub fn body_digest(&self) -> [u8; 32] {
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(b"orbital-commons/state-bodies/v1");
-        for entry in self.state_entries() {
-            if entry.body.is_some() {
-                hasher.update(&entry.id.0);
+        self.summary().body_digest
+    }
+
+    fn summary(&self) -> &Summary {
+        self.summary.get_or_init(|| {
+            let mut headers = blake3::Hasher::new();
+            headers.update(b"orbital-commons/state-headers/v1");
+            let mut bodies = blake3::Hasher::new();
+            bodies.update(b"orbital-commons/state-bodies/v1");
+            let mut missing_bodies = Vec::new();
+            for (seq, id) in &self.in_state {
+                headers.update(&seq.to_le_bytes());
+                headers.update(&id.0);
+                let Some(entry) = self.entries.get(id) else { continue };
+                if entry.body.is_some() {
+                    bodies.update(&id.0);
+                } else if self.is_live(entry) {
+                    missing_bodies.push(*id);
+                }
             }
-        }
-        *hasher.finalize().as_bytes()
+            Summary {
+                header_digest: *headers.finalize().as_bytes(),
+                body_digest: *bodies.finalize().as_bytes(),
+                missing_bodies,
+            }
+        })
     }
 
     /// The newest binding of an agency: its highest-seq `NodeBinding` that is not forked and

@@ -12,7 +12,6 @@ pub(crate) trait Float: Sized {
     fn libm_sin_cos(self) -> (Self, Self);
     fn libm_sqrt(self) -> Self;
     fn libm_atan2(self, other: Self) -> Self;
-    fn libm_powf(self, n: Self) -> Self;
     fn libm_powi(self, n: i32) -> Self;
     /// x²ᐟ³ as ∛(x²): cheaper than `pow` (Orbital Commons patch, as the next two).
     fn libm_pow_two_thirds(self) -> Self;
@@ -47,10 +46,6 @@ impl Float for f64 {
     #[inline]
     fn libm_atan2(self, other: f64) -> f64 {
         libm::atan2(self, other)
-    }
-    #[inline]
-    fn libm_powf(self, n: f64) -> f64 {
-        libm::pow(self, n)
     }
     /// Exponentiation by squaring in plain IEEE operations (LLVM's `powi` intrinsic may be
     /// lowered differently by different compilers and optimisation levels).
