@@ -74,8 +74,14 @@ pub struct TestNode {
 }
 
 impl TestNode {
-    /// Starts a node with short heartbeats and sync intervals, dialling `bootstrap`.
+    /// Starts a node with short heartbeats and sync intervals, dialling `bootstrap`, with a
+    /// small store cache (many nodes share one machine).
     pub fn start(dir: &DataDir, bootstrap: &[String]) -> TestNode {
+        Self::start_with_cache(dir, bootstrap, 8)
+    }
+
+    /// [`TestNode::start`] with a store page cache of `cache_mb` (the node's default is 64).
+    pub fn start_with_cache(dir: &DataDir, bootstrap: &[String], cache_mb: u64) -> TestNode {
         // Logs when RUST_LOG is set (once per test process).
         if std::env::var_os("RUST_LOG").is_some() {
             let _ = tracing_subscriber::fmt()
@@ -86,7 +92,7 @@ impl TestNode {
         let bootstrap_toml = bootstrap.iter().map(|b| format!("\"{b}\"")).collect::<Vec<_>>().join(", ");
         let toml = format!(
             "data_dir = \"{}\"\n[api]\nlisten = \"127.0.0.1:0\"\n[network]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nbootstrap = [{bootstrap_toml}]\n\
-             [gossip]\nheartbeat_ms = 100\nmesh_n = 4\nmesh_n_low = 2\nmesh_n_high = 8\n[sync]\ninterval_s = 1\n[store]\ncache_mb = 8\n[screening]\nenabled = false\n",
+             [gossip]\nheartbeat_ms = 100\nmesh_n = 4\nmesh_n_low = 2\nmesh_n_high = 8\n[sync]\ninterval_s = 1\n[store]\ncache_mb = {cache_mb}\n[screening]\nenabled = false\n",
             dir.root().display()
         );
         let config = Config::from_toml(&toml, None).unwrap();

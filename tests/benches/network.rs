@@ -6,7 +6,8 @@
 //! - bandwidth: gossip payload bytes per node per update at steady state.
 //!
 //! `cargo bench -p commons-tests --bench network` (`NETWORK_BENCH_NODES`,
-//! `NETWORK_BENCH_SECONDS` and `NETWORK_BENCH_CATCHUP` shrink it for a quick look).
+//! `NETWORK_BENCH_SECONDS` and `NETWORK_BENCH_CATCHUP` shrink it for a quick look;
+//! `NETWORK_BENCH_TRACE=1` prints the late joiner's progress every 250 ms).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
@@ -140,7 +141,8 @@ fn main() {
     let a = agency_dir(&root2, "A");
     let b = agency_dir(&root2, "B");
     genesis(&[(&a, vec![&a]), (&b, vec![&b])], 2, &[&a, &b]);
-    let node_a = TestNode::start(&a, &[]);
+    // Both with the node's default store cache (64 MB), as an agency would run them.
+    let node_a = TestNode::start_with_cache(&a, &[], 64);
     let sets = node::synthetic::catalogue(catchup, now, 5);
     for chunk in sets.chunks(2000) {
         let request = SubmitRequest::of(chunk);
@@ -149,9 +151,18 @@ fn main() {
     let stored = node_a.headers();
     eprintln!("delivery measured; catch-up of {stored} updates");
     let t = Instant::now();
-    let node_b = TestNode::start(&b, std::slice::from_ref(&node_a.p2p));
+    let node_b = TestNode::start_with_cache(&b, std::slice::from_ref(&node_a.p2p), 64);
+    let trace = std::env::var_os("NETWORK_BENCH_TRACE").is_some();
+    let mut last_trace = Instant::now();
     wait_for("catch-up", Duration::from_secs(600), || {
-        node_b.headers() == stored && node_b.status()["core"]["missing_bodies"].as_u64() == Some(0)
+        let status = node_b.status();
+        let (headers, missing) =
+            (status["core"]["headers"].as_u64(), status["core"]["missing_bodies"].as_u64());
+        if trace && last_trace.elapsed() >= Duration::from_millis(250) {
+            last_trace = Instant::now();
+            eprintln!("{:6.2} s: {headers:?} headers, {missing:?} bodies missing", t.elapsed().as_secs_f64());
+        }
+        headers == Some(stored as u64) && missing == Some(0)
     });
     let catchup_s = t.elapsed().as_secs_f64();
     eprintln!("caught up in {catchup_s:.1} s");
