@@ -319,12 +319,26 @@ pub fn spawn(
         let repaired = store.repair().context("repairing the store")?;
         tracing::warn!(entries = repaired, "the last run did not stop cleanly: store checked and repaired");
     }
-    let stored = store.load_all().context("reading the store")?;
-    let n_stored = stored.len();
     let reserved = store.reserved_seq()?;
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
+    // Streamed from the store into the engine; the first unreadable entry stops the start.
+    let mut failure = None;
+    let mut n_stored = 0usize;
+    let stored = store.stored_updates().map_while(|item| match item {
+        Ok(update) => {
+            n_stored += 1;
+            Some(update)
+        }
+        Err(e) => {
+            failure = Some(e);
+            None
+        }
+    });
     let engine = Engine::restore(genesis, config.engine, signer, seed, stored, reserved);
+    if let Some(e) = failure {
+        return Err(e).context("reading the store");
+    }
     tracing::info!(
         updates = n_stored,
         elapsed_ms = t.elapsed().as_millis() as u64,

@@ -267,18 +267,17 @@ impl Store {
         Ok(removed)
     }
 
-    /// Every stored update: its signed header and its body where held. Used on start to
-    /// rebuild the engine; corrupt entries are reported, never silently skipped.
-    pub fn load_all(&self) -> Result<Vec<StoredUpdate>, StoreError> {
-        let mut out = Vec::with_capacity(self.headers.len());
-        for item in self.headers.iter() {
+    /// Every stored update: its signed header and its body where held, one at a time (a
+    /// large store is never held in memory twice). Used on start to rebuild the engine;
+    /// corrupt entries are reported, never silently skipped.
+    pub fn stored_updates(&self) -> impl Iterator<Item = Result<StoredUpdate, StoreError>> + '_ {
+        self.headers.iter().map(|item| {
             let (key, value) = item?;
             let signed: SignedHeader =
                 codec::decode(&value).map_err(|e| corrupt(format!("header {}", hex::encode(&key)), e))?;
             let body = self.bodies.get(&key)?.map(|b| b.to_vec());
-            out.push((signed, body));
-        }
-        Ok(out)
+            Ok((signed, body))
+        })
     }
 
     pub fn get_header(&self, id: &UpdateId) -> Result<Option<SignedHeader>, StoreError> {

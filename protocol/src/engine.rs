@@ -74,6 +74,9 @@ impl Default for EngineConfig {
     }
 }
 
+/// Bodies checked together during a restore (bounds its transient memory).
+const RESTORE_CHUNK: usize = 16_384;
+
 /// What the engine is asked to handle.
 #[derive(Debug)]
 pub enum Input {
@@ -259,7 +262,9 @@ impl Engine {
     ) -> Self {
         let mut engine = Self::new(genesis, config, signer, rng_seed);
         engine.reserved_seq = reserved_seq;
-        let mut bodies = Vec::new();
+        // Bodies are checked (decoding, ranges, SGP4 initialisation) on the configured threads,
+        // a bounded chunk at a time, so a large store never sits in memory twice.
+        let mut bodies = Vec::with_capacity(RESTORE_CHUNK);
         for (signed, body) in stored {
             let header = Verified::from_local_store(signed).into_inner();
             let id = header.id;
@@ -267,31 +272,12 @@ impl Engine {
             let _ = engine.state.insert_header(header);
             if let Some(body) = body {
                 bodies.push((id, body));
+                if bodies.len() == RESTORE_CHUNK {
+                    engine.restore_bodies(std::mem::take(&mut bodies));
+                }
             }
         }
-        // Body checks (decoding, ranges, SGP4 initialisation) are independent: run them on
-        // the configured threads, then insert in order.
-        let threads = engine.config.verify_threads.max(1);
-        let per_thread = bodies.len().div_ceil(threads).max(1);
-        let state = &engine.state;
-        let checks: Vec<Option<Result<Record, crate::validate::Defect>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = bodies
-                .chunks(per_thread)
-                .map(|chunk| {
-                    scope.spawn(move || {
-                        chunk.iter().map(|(id, body)| state.check_held_body(id, body)).collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles.into_iter().flat_map(|h| h.join().expect("body checks do not panic")).collect()
-        });
-        for ((id, body), checked) in bodies.iter().zip(checks) {
-            // A body whose bytes no longer match its hash (a damaged store) is left out; it
-            // is fetched again from peers as a missing live body.
-            if let Some(checked) = checked {
-                let _ = engine.state.insert_prechecked_body(id, body, checked);
-            }
-        }
+        engine.restore_bodies(bodies);
         engine.views.mark_all();
         engine
     }
@@ -399,6 +385,31 @@ impl Engine {
             }
         }
         out
+    }
+
+    /// Checks stored bodies in parallel and inserts them in order (restore).
+    fn restore_bodies(&mut self, bodies: Vec<(UpdateId, Vec<u8>)>) {
+        let threads = self.config.verify_threads.max(1);
+        let per_thread = bodies.len().div_ceil(threads).max(1);
+        let state = &self.state;
+        let checks: Vec<Option<Result<Record, crate::validate::Defect>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = bodies
+                .chunks(per_thread)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk.iter().map(|(id, body)| state.check_held_body(id, body)).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("body checks do not panic")).collect()
+        });
+        for ((id, body), checked) in bodies.iter().zip(checks) {
+            // A body whose bytes no longer match its hash (a damaged store) is left out; it
+            // is fetched again from peers as a missing live body.
+            if let Some(checked) = checked {
+                let _ = self.state.insert_prechecked_body(id, body, checked);
+            }
+        }
     }
 
     /// Handles one input and returns the effects to carry out, in order.

@@ -350,7 +350,8 @@ impl State {
         }
         let entry = Entry { id, signed: header.signed, body: None };
         self.entries.insert(id, Box::new(entry));
-        let at_seq = self.by_author_seq.entry((h.author, h.seq)).or_default();
+        // Capacity one: almost every (author, seq) holds one header (two only for a fork).
+        let at_seq = self.by_author_seq.entry((h.author, h.seq)).or_insert_with(|| Vec::with_capacity(1));
         at_seq.push(id);
         at_seq.sort();
         let forked_now = at_seq.len() >= 2;

@@ -99,7 +99,10 @@ fn the_engine_penalises_permanent_faults_and_ignores_the_rest() {
 fn oversized_sync_requests_are_refused() {
     let (net, _) = sample();
     let mut engine = engine(&net);
-    let too_many = SyncRequest::FetchHeaders(vec![protocol::ids::UpdateId([0; 32]); 5000]);
+    let id = protocol::ids::UpdateId([0; 32]);
+    let too_many = SyncRequest::FetchHeaders(vec![id; protocol::sync::MAX_IDS_PER_FETCH + 1]);
+    assert!(matches!(engine.respond(&too_many), SyncResponse::Refused(_)));
+    let too_many = SyncRequest::FetchBodies(vec![id; protocol::sync::MAX_BODIES_PER_FETCH + 1]);
     assert!(matches!(engine.respond(&too_many), SyncResponse::Refused(_)));
     let garbage = SyncRequest::Reconcile(vec![0x05, 0xff, 0xff, 0xff]);
     assert!(matches!(engine.respond(&garbage), SyncResponse::Refused(_)));
