@@ -82,6 +82,16 @@ impl TestNode {
 
     /// [`TestNode::start`] with a store page cache of `cache_mb` (the node's default is 64).
     pub fn start_with_cache(dir: &DataDir, bootstrap: &[String], cache_mb: u64) -> TestNode {
+        Self::start_configured(dir, bootstrap, cache_mb, "")
+    }
+
+    /// [`TestNode::start_with_cache`] with extra `key = value` lines in the `[network]` section.
+    pub fn start_configured(
+        dir: &DataDir,
+        bootstrap: &[String],
+        cache_mb: u64,
+        network_extra: &str,
+    ) -> TestNode {
         // Logs when RUST_LOG is set (once per test process).
         if std::env::var_os("RUST_LOG").is_some() {
             let _ = tracing_subscriber::fmt()
@@ -91,7 +101,7 @@ impl TestNode {
         }
         let bootstrap_toml = bootstrap.iter().map(|b| format!("\"{b}\"")).collect::<Vec<_>>().join(", ");
         let toml = format!(
-            "data_dir = \"{}\"\n[api]\nlisten = \"127.0.0.1:0\"\n[network]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nbootstrap = [{bootstrap_toml}]\n\
+            "data_dir = \"{}\"\n[api]\nlisten = \"127.0.0.1:0\"\n[network]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nbootstrap = [{bootstrap_toml}]\n{network_extra}\n\
              [gossip]\nheartbeat_ms = 100\nmesh_n = 4\nmesh_n_low = 2\nmesh_n_high = 8\n[sync]\ninterval_s = 1\n[store]\ncache_mb = {cache_mb}\n[screening]\nenabled = false\n",
             dir.root().display()
         );

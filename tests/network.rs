@@ -123,6 +123,32 @@ fn a_late_joiner_with_an_empty_store_catches_up_on_25000_updates_from_one_member
 }
 
 #[test]
+fn gossip_over_the_per_author_rate_is_ignored_and_arrives_by_sync() {
+    let (_tmp, root) = temp_root();
+    let a = agency_dir(&root, "Agency A");
+    let b = agency_dir(&root, "Agency B");
+    genesis(&[(&a, vec![&a]), (&b, vec![&b])], 2, &[&a, &b]);
+    let node_a = TestNode::start(&a, &[]);
+    // B takes at most 20 gossiped updates a second from any one author.
+    let node_b = TestNode::start_configured(
+        &b,
+        std::slice::from_ref(&node_a.p2p),
+        8,
+        "max_updates_per_author_per_s = 20",
+    );
+    wait_converged(&[&node_a, &node_b], CONVERGE);
+    // A burst of 1 000 updates by agency A: most of its gossip is over B's limit.
+    let summary = submit(&node_a.client(), &sets(500, 7, epoch())).unwrap();
+    assert_eq!(summary.accepted, 500);
+    wait_converged(&[&node_a, &node_b], CONVERGE);
+    let throttled = node_b.status()["network"]["gossip_throttled"].as_u64().unwrap_or(0);
+    assert!(throttled > 0, "B ignored none of the burst");
+    assert!(node_b.headers() >= 1000, "what was ignored arrived by sync");
+    // The limit never penalises: A stays an admitted peer of B.
+    assert!(node_b.admitted_peers() >= 1);
+}
+
+#[test]
 fn a_partition_of_two_from_three_heals_with_nothing_lost_and_a_restarted_node_converges() {
     let t = three_agencies();
     let mut nodes = start_five(&t);

@@ -62,8 +62,10 @@ pub struct NetworkSection {
     pub max_connections: u32,
     /// Most connections per peer.
     pub max_connections_per_peer: u32,
-    /// Updates per second one peer may send before it is throttled and scored down.
+    /// Gossiped updates per second one peer may send; more are ignored (they arrive by sync).
     pub max_updates_per_peer_per_s: u32,
+    /// Gossiped updates per second one author's updates may arrive at; more are ignored.
+    pub max_updates_per_author_per_s: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -127,6 +129,7 @@ impl Default for NetworkSection {
             max_connections: 256,
             max_connections_per_peer: 2,
             max_updates_per_peer_per_s: 2000,
+            max_updates_per_author_per_s: 1000,
         }
     }
 }
@@ -170,6 +173,7 @@ pub struct Config {
     pub max_connections: u32,
     pub max_connections_per_peer: u32,
     pub max_updates_per_peer_per_s: u32,
+    pub max_updates_per_author_per_s: u32,
     pub heartbeat: Duration,
     pub mesh_n: usize,
     pub mesh_n_low: usize,
@@ -276,6 +280,7 @@ impl ConfigFile {
             max_connections: self.network.max_connections,
             max_connections_per_peer: self.network.max_connections_per_peer,
             max_updates_per_peer_per_s: self.network.max_updates_per_peer_per_s,
+            max_updates_per_author_per_s: self.network.max_updates_per_author_per_s,
             heartbeat: Duration::from_millis(g.heartbeat_ms),
             mesh_n: g.mesh_n,
             mesh_n_low: g.mesh_n_low,

@@ -32,6 +32,7 @@ use libp2p::{
     StreamProtocol, Swarm,
 };
 use protocol::engine::{Peer, Verdict};
+use protocol::envelope::Envelope;
 use protocol::ids::{AgencyId, NetworkId};
 use protocol::sync::{SyncRequest, SyncResponse, MAX_SYNC_REQUEST_BYTES, MAX_SYNC_RESPONSE_BYTES};
 use serde::{Deserialize, Serialize};
@@ -110,6 +111,8 @@ pub struct NetworkStatus {
     pub last_sync: Option<String>,
     pub gossip_received: u64,
     pub gossip_published: u64,
+    /// Gossip messages ignored for exceeding the per-peer or per-author rate.
+    pub gossip_throttled: u64,
     /// Payload bytes of gossip messages received and published.
     pub gossip_bytes: u64,
     /// Bytes of all sync messages sent and received.
@@ -190,14 +193,43 @@ enum Gate {
     Observer,
 }
 
+/// Counts events in one-second windows, for the per-peer and per-author gossip limits.
+#[derive(Debug, Clone, Copy)]
+struct RateWindow {
+    start: Instant,
+    count: u32,
+}
+
+impl RateWindow {
+    fn new(now: Instant) -> Self {
+        Self { start: now, count: 0 }
+    }
+
+    /// Counts one event at `now`; whether it is within `limit` events in its window.
+    fn admit(&mut self, now: Instant, limit: u32) -> bool {
+        if now.duration_since(self.start) >= Duration::from_secs(1) {
+            *self = Self::new(now);
+        }
+        self.count = self.count.saturating_add(1);
+        self.count <= limit
+    }
+
+    fn is_current(&self, now: Instant) -> bool {
+        now.duration_since(self.start) < Duration::from_secs(1)
+    }
+}
+
+/// Most authors whose gossip rate is tracked at once (the map is pruned to the current
+/// window's authors, then cleared, past it).
+const MAX_TRACKED_AUTHORS: usize = 4096;
+
 struct PeerState {
     gate: Gate,
     addresses: HashSet<Multiaddr>,
     latency: Option<Duration>,
     last_sync: Option<Instant>,
     faults: u32,
-    window_start: Instant,
-    in_window: u32,
+    rate: RateWindow,
 }
 
 impl PeerState {
@@ -208,8 +240,7 @@ impl PeerState {
             latency: None,
             last_sync: None,
             faults: 0,
-            window_start: Instant::now(),
-            in_window: 0,
+            rate: RateWindow::new(Instant::now()),
         }
     }
 }
@@ -317,6 +348,8 @@ pub async fn start(
         pending_sync: HashMap::new(),
         sync_interval: config.sync_interval,
         max_per_peer_per_s: config.max_updates_per_peer_per_s,
+        max_per_author_per_s: config.max_updates_per_author_per_s,
+        author_rates: HashMap::new(),
         stats: NetStats::default(),
     };
     tokio::spawn(event_loop.run());
@@ -366,6 +399,7 @@ fn score_thresholds() -> gossipsub::PeerScoreThresholds {
 #[derive(Debug, Default)]
 struct NetStats {
     syncs_completed: u64,
+    gossip_throttled: u64,
     last_sync: Option<Instant>,
     gossip_received: u64,
     gossip_published: u64,
@@ -393,6 +427,8 @@ struct EventLoop {
     pending_sync: HashMap<OutboundRequestId, PeerId>,
     sync_interval: Duration,
     max_per_peer_per_s: u32,
+    max_per_author_per_s: u32,
+    author_rates: HashMap<AgencyId, RateWindow>,
     stats: NetStats,
 }
 
@@ -694,20 +730,15 @@ impl EventLoop {
             verdict_ignore(self);
             return;
         }
-        // Per-peer rate limit: over it, messages are ignored; far over it, the peer goes.
+        // Per-peer and per-author rate limits: over either, messages are ignored (not
+        // forwarded, not validated). An honest bulk import bursts too, so the rate alone never
+        // bans or penalises; what was ignored arrives by sync. Invalid floods are scored down
+        // by their rejections and then disconnected.
+        let now = Instant::now();
         let limit = self.max_per_peer_per_s;
-        let flooding = self.peers.get_mut(&source).is_some_and(|state| {
-            if state.window_start.elapsed() >= Duration::from_secs(1) {
-                state.window_start = Instant::now();
-                state.in_window = 0;
-            }
-            state.in_window += 1;
-            state.in_window > limit
-        });
-        if flooding {
-            // Over the rate: ignored (not forwarded, not validated). An honest bulk import
-            // bursts too, so the rate alone never bans; what was ignored arrives by sync.
-            // Invalid floods are scored down by their rejections and then disconnected.
+        let peer_over = self.peers.get_mut(&source).is_some_and(|state| !state.rate.admit(now, limit));
+        if peer_over || !self.author_admits(&message.data, now) {
+            self.stats.gossip_throttled += 1;
             verdict_ignore(self);
             return;
         }
@@ -720,6 +751,22 @@ impl EventLoop {
             // The validation queue is full: anti-entropy will deliver it later.
             verdict_ignore(self);
         }
+    }
+
+    /// Counts a gossiped update against its author's rate; whether it is within it. Bytes
+    /// that do not decode pass, for the engine to reject (and penalise their sender).
+    fn author_admits(&mut self, bytes: &[u8], now: Instant) -> bool {
+        let Ok(envelope) = protocol::codec::decode::<Envelope>(bytes) else { return true };
+        if self.author_rates.len() >= MAX_TRACKED_AUTHORS {
+            self.author_rates.retain(|_, rate| rate.is_current(now));
+            if self.author_rates.len() >= MAX_TRACKED_AUTHORS {
+                self.author_rates.clear();
+            }
+        }
+        self.author_rates
+            .entry(envelope.header.header.author)
+            .or_insert_with(|| RateWindow::new(now))
+            .admit(now, self.max_per_author_per_s)
     }
 
     fn fault(&mut self, peer: PeerId, reason: &str) {
@@ -796,6 +843,7 @@ impl EventLoop {
                     gossip_received: self.stats.gossip_received,
                     gossip_published: self.stats.gossip_published,
                     gossip_bytes: self.stats.gossip_bytes,
+                    gossip_throttled: self.stats.gossip_throttled,
                     sync_bytes: self.stats.sync_bytes,
                     reconcile_bytes: self.stats.reconcile_bytes,
                 });
@@ -915,5 +963,23 @@ impl EventLoop {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_window_admits_its_limit_then_refuses_until_the_next_second() {
+        let t0 = Instant::now();
+        let mut window = RateWindow::new(t0);
+        assert!((0..3).all(|_| window.admit(t0, 3)));
+        assert!(!window.admit(t0 + Duration::from_millis(999), 3));
+        assert!(window.is_current(t0 + Duration::from_millis(999)));
+        assert!(!window.is_current(t0 + Duration::from_secs(1)));
+        assert!(window.admit(t0 + Duration::from_secs(1), 3), "a new window starts empty");
+        assert!((0..2).all(|_| window.admit(t0 + Duration::from_secs(1), 3)));
+        assert!(!window.admit(t0 + Duration::from_millis(1500), 3));
     }
 }

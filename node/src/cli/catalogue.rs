@@ -56,6 +56,15 @@ pub fn status(opts: &NodeOpts) -> Result<()> {
             ),
         ),
         ("gossip mesh", s(&status["network"]["mesh_size"])),
+        (
+            "gossip",
+            format!(
+                "{} received, {} published, {} ignored over a rate limit",
+                s(&status["network"]["gossip_received"]),
+                s(&status["network"]["gossip_published"]),
+                s(&status["network"]["gossip_throttled"])
+            ),
+        ),
         ("last sync", s(&status["network"]["last_sync"])),
         ("may sign", s(&c["may_sign"])),
         ("uptime", format!("{} s (since {})", s(&c["uptime_s"]), s(&c["started_at"]))),
