@@ -323,20 +323,19 @@ pub fn spawn(
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
     // Streamed from the store into the engine; the first unreadable entry stops the start.
-    let mut failure = None;
+    let (mut header_failure, mut body_failure) = (None, None);
     let mut n_stored = 0usize;
-    let stored = store.stored_updates().map_while(|item| match item {
-        Ok(update) => {
+    let headers = store.stored_headers().map_while(|item| {
+        item.map(|header| {
             n_stored += 1;
-            Some(update)
-        }
-        Err(e) => {
-            failure = Some(e);
-            None
-        }
+            header
+        })
+        .map_err(|e| header_failure = Some(e))
+        .ok()
     });
-    let engine = Engine::restore(genesis, config.engine, signer, seed, stored, reserved);
-    if let Some(e) = failure {
+    let bodies = store.stored_bodies().map_while(|item| item.map_err(|e| body_failure = Some(e)).ok());
+    let engine = Engine::restore(genesis, config.engine, signer, seed, headers, bodies, reserved);
+    if let Some(e) = header_failure.or(body_failure) {
         return Err(e).context("reading the store");
     }
     tracing::info!(

@@ -54,7 +54,6 @@ pub enum StoreError {
 }
 
 /// An update as stored: its signed header and its body where held.
-pub type StoredUpdate = (SignedHeader, Option<Vec<u8>>);
 
 /// The node's durable store.
 #[derive(Debug, Clone)]
@@ -267,16 +266,24 @@ impl Store {
         Ok(removed)
     }
 
-    /// Every stored update: its signed header and its body where held, one at a time (a
-    /// large store is never held in memory twice). Used on start to rebuild the engine;
-    /// corrupt entries are reported, never silently skipped.
-    pub fn stored_updates(&self) -> impl Iterator<Item = Result<StoredUpdate, StoreError>> + '_ {
+    /// Every stored header, one at a time (a large store is never held in memory twice). Used
+    /// on start to rebuild the engine; corrupt entries are reported, never silently skipped.
+    pub fn stored_headers(&self) -> impl Iterator<Item = Result<SignedHeader, StoreError>> + '_ {
         self.headers.iter().map(|item| {
             let (key, value) = item?;
-            let signed: SignedHeader =
-                codec::decode(&value).map_err(|e| corrupt(format!("header {}", hex::encode(&key)), e))?;
-            let body = self.bodies.get(&key)?.map(|b| b.to_vec());
-            Ok((signed, body))
+            codec::decode(&value).map_err(|e| corrupt(format!("header {}", hex::encode(&key)), e))
+        })
+    }
+
+    /// Every stored body with its update id, one at a time, in id order.
+    pub fn stored_bodies(&self) -> impl Iterator<Item = Result<(UpdateId, Vec<u8>), StoreError>> + '_ {
+        self.bodies.iter().map(|item| {
+            let (key, value) = item?;
+            let id: [u8; 32] = key
+                .as_ref()
+                .try_into()
+                .map_err(|_| corrupt(format!("body key {}", hex::encode(&key)), "not 32 bytes"))?;
+            Ok((UpdateId(id), value.to_vec()))
         })
     }
 

@@ -257,27 +257,29 @@ impl Engine {
         config: EngineConfig,
         signer: Option<Signer>,
         rng_seed: [u8; 32],
-        stored: impl IntoIterator<Item = (SignedHeader, Option<Vec<u8>>)>,
+        headers: impl IntoIterator<Item = SignedHeader>,
+        bodies: impl IntoIterator<Item = (UpdateId, Vec<u8>)>,
         reserved_seq: u64,
     ) -> Self {
         let mut engine = Self::new(genesis, config, signer, rng_seed);
         engine.reserved_seq = reserved_seq;
-        // Bodies are checked (decoding, ranges, SGP4 initialisation) on the configured threads,
-        // a bounded chunk at a time, so a large store never sits in memory twice.
-        let mut bodies = Vec::with_capacity(RESTORE_CHUNK);
-        for (signed, body) in stored {
+        // Every header first, so that each body meets the final liveness (a superseded
+        // estimate's body is skipped, not stored and then dropped).
+        for signed in headers {
             let header = Verified::from_local_store(signed).into_inner();
-            let id = header.id;
             // Stored updates were admitted once; the fork cap may still evict, harmlessly.
             let _ = engine.state.insert_header(header);
-            if let Some(body) = body {
-                bodies.push((id, body));
-                if bodies.len() == RESTORE_CHUNK {
-                    engine.restore_bodies(std::mem::take(&mut bodies));
-                }
+        }
+        // Bodies are checked (decoding, ranges, SGP4 initialisation) on the configured threads,
+        // a bounded chunk at a time, so a large store never sits in memory twice.
+        let mut chunk = Vec::with_capacity(RESTORE_CHUNK);
+        for body in bodies {
+            chunk.push(body);
+            if chunk.len() == RESTORE_CHUNK {
+                engine.restore_bodies(std::mem::take(&mut chunk));
             }
         }
-        engine.restore_bodies(bodies);
+        engine.restore_bodies(chunk);
         engine.views.mark_all();
         engine
     }
