@@ -325,14 +325,9 @@ pub fn spawn(
     // Streamed from the store into the engine; the first unreadable entry stops the start.
     let (mut header_failure, mut body_failure) = (None, None);
     let mut n_stored = 0usize;
-    let headers = store.stored_headers().map_while(|item| {
-        item.map(|header| {
-            n_stored += 1;
-            header
-        })
-        .map_err(|e| header_failure = Some(e))
-        .ok()
-    });
+    let headers = store
+        .stored_headers()
+        .map_while(|item| item.inspect(|_| n_stored += 1).map_err(|e| header_failure = Some(e)).ok());
     let bodies = store.stored_bodies().map_while(|item| item.map_err(|e| body_failure = Some(e)).ok());
     let engine = Engine::restore(genesis, config.engine, signer, seed, headers, bodies, reserved);
     if let Some(e) = header_failure.or(body_failure) {

@@ -53,8 +53,6 @@ pub enum StoreError {
     Corrupt { what: String, why: String },
 }
 
-/// An update as stored: its signed header and its body where held.
-
 /// The node's durable store.
 #[derive(Debug, Clone)]
 pub struct Store {
