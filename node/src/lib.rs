@@ -11,5 +11,6 @@ pub mod datadir;
 pub mod demo;
 pub mod network;
 pub mod orbit;
+pub mod screening;
 pub mod store;
 pub mod synthetic;
