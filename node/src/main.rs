@@ -60,6 +60,8 @@ enum Command {
     Convert(node::cli::convert::ConvertArgs),
     /// TEME states of element sets over a time span.
     Propagate(node::cli::propagate::PropagateArgs),
+    /// Collision probability of a conjunction data message (Foster 2D).
+    Pc(node::cli::pc::PcArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,5 +120,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check => catalogue::check(opts),
         Command::Convert(args) => node::cli::convert::run(args),
         Command::Propagate(args) => node::cli::propagate::run(args),
+        Command::Pc(args) => node::cli::pc::run(args),
     }
 }

@@ -123,3 +123,34 @@ fn a_non_positive_definite_covariance_gives_no_nan() {
         Err(e) => assert!(e.to_string().contains("not positive definite"), "{e}"),
     }
 }
+
+#[test]
+fn the_pc_command_reports_a_message_and_refuses_bad_input_with_its_reason() {
+    let Some(ion) = data_file("ccsds/orekit/cdm/ION_SCV8_vs_STARLINK_1233.txt") else { return };
+    let run = |args: &[&str]| {
+        let out =
+            std::process::Command::new(env!("CARGO_BIN_EXE_commons")).arg("pc").args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, stdout, _) = run(&[ion.to_str().unwrap(), "--json"]);
+    assert!(ok);
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["hard_body_radius_m"], 10.0, "read from the message");
+    assert!((json["pc"].as_f64().unwrap() / 0.003_496_517_644_384_09 - 1.0).abs() < 1e-3);
+    let (ok, _, stderr) = run(&[ion.to_str().unwrap(), "--hbr", "-3"]);
+    assert!(!ok && stderr.contains("--hbr") && stderr.contains("-3"), "{stderr}");
+    let (ok, _, stderr) = run(&[env!("CARGO_MANIFEST_DIR")]);
+    assert!(!ok && stderr.contains("cannot read"), "{stderr}");
+    if let Some(non_pd) = data_file("cdm-pc/nasa-cara/SampleCDMs/OmitronTestCase_Test07_NonPDCovariance.cdm")
+    {
+        let (ok, _, stderr) = run(&[non_pd.to_str().unwrap(), "--hbr", "20"]);
+        assert!(
+            !ok && stderr.contains("OmitronTestCase_Test07") && stderr.contains("not positive definite"),
+            "{stderr}"
+        );
+    }
+}

@@ -4,5 +4,6 @@ pub mod catalogue;
 pub mod convert;
 pub mod members;
 pub mod node;
+pub mod pc;
 pub mod propagate;
 pub mod table;
