@@ -34,6 +34,15 @@ pub fn relay_dir(root: &Path, name: &str) -> DataDir {
     dir
 }
 
+/// Two founding agencies, "Agency A" and "Agency B", each with one signing node, sealed into
+/// a genesis with endorsement threshold 2.
+pub fn two_founders(root: &Path) -> (DataDir, DataDir) {
+    let a = agency_dir(root, "Agency A");
+    let b = agency_dir(root, "Agency B");
+    genesis(&[(&a, vec![&a]), (&b, vec![&b])], 2, &[&a, &b]);
+    (a, b)
+}
+
 /// A genesis with these founders; each founder lists the peer ids of `nodes[i]` (its signing
 /// node first). Written into every given data directory.
 pub fn genesis(founders: &[(&DataDir, Vec<&DataDir>)], k: u32, all_dirs: &[&DataDir]) -> Genesis {

@@ -106,9 +106,7 @@ fn three_agencies_five_nodes_converge_and_a_relay_refuses_to_sign() {
 #[test]
 fn a_late_joiner_with_an_empty_store_catches_up_on_25000_updates_from_one_member() {
     let (_tmp, root) = temp_root();
-    let a = agency_dir(&root, "Agency A");
-    let b = agency_dir(&root, "Agency B");
-    genesis(&[(&a, vec![&a]), (&b, vec![&b])], 2, &[&a, &b]);
+    let (a, b) = two_founders(&root);
     let node_a = TestNode::start(&a, &[]);
     let summary = submit(&node_a.client(), &sets(12_500, 3, epoch())).unwrap();
     assert_eq!(summary.accepted, 12_500);
@@ -125,9 +123,7 @@ fn a_late_joiner_with_an_empty_store_catches_up_on_25000_updates_from_one_member
 #[test]
 fn gossip_over_the_per_author_rate_is_ignored_and_arrives_by_sync() {
     let (_tmp, root) = temp_root();
-    let a = agency_dir(&root, "Agency A");
-    let b = agency_dir(&root, "Agency B");
-    genesis(&[(&a, vec![&a]), (&b, vec![&b])], 2, &[&a, &b]);
+    let (a, b) = two_founders(&root);
     let node_a = TestNode::start(&a, &[]);
     // B takes at most 20 gossiped updates a second from any one author.
     let node_b = TestNode::start_configured(
@@ -405,9 +401,7 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 #[test]
 fn a_signing_node_restored_from_an_old_backup_syncs_before_it_signs_and_never_forks() {
     let (_tmp, root) = temp_root();
-    let a = agency_dir(&root, "Agency A");
-    let b = agency_dir(&root, "Agency B");
-    genesis(&[(&a, vec![&a]), (&b, vec![&b])], 2, &[&a, &b]);
+    let (a, b) = two_founders(&root);
     let node_b = TestNode::start(&b, &[]);
     let node_a = TestNode::start(&a, std::slice::from_ref(&node_b.p2p));
     wait_for("A synced with its configured peer", CONVERGE, || node_a.status()["core"]["may_sign"] == true);

@@ -138,9 +138,7 @@ fn main() {
 
     // ---- catch-up of a late joiner from one peer
     let (_tmp2, root2) = temp_root();
-    let a = agency_dir(&root2, "A");
-    let b = agency_dir(&root2, "B");
-    genesis(&[(&a, vec![&a]), (&b, vec![&b])], 2, &[&a, &b]);
+    let (a, b) = two_founders(&root2);
     // Both with the node's default store cache (64 MB), as an agency would run them.
     let node_a = TestNode::start_with_cache(&a, &[], 64);
     let sets = node::synthetic::catalogue(catchup, now, 5);
@@ -162,7 +160,7 @@ fn main() {
             last_trace = Instant::now();
             eprintln!("{:6.2} s: {headers:?} headers, {missing:?} bodies missing", t.elapsed().as_secs_f64());
         }
-        headers == Some(stored as u64) && missing == Some(0)
+        headers == Some(stored) && missing == Some(0)
     });
     let catchup_s = t.elapsed().as_secs_f64();
     eprintln!("caught up in {catchup_s:.1} s");
