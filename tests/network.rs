@@ -81,6 +81,10 @@ fn start_five(t: &ThreeAgencies) -> Vec<TestNode> {
     let nodes = vec![a, a2, b, b2, c];
     for n in &nodes {
         wait_for("every node admits a peer", CONVERGE, || n.admitted_peers() >= 1);
+        // A signing node with a bootstrap peer signs only after its first sync.
+        if n.status()["core"]["signing"] == true {
+            wait_for("a first sync before signing", CONVERGE, || n.status()["core"]["may_sign"] == true);
+        }
     }
     nodes
 }
@@ -283,6 +287,10 @@ fn hostile_peers_are_refused_while_the_honest_nodes_converge() {
     let node_b = TestNode::start(&b, std::slice::from_ref(&node_a.p2p));
     let node_m = TestNode::start(&m, std::slice::from_ref(&node_a.p2p));
     wait_for("members connected", CONVERGE, || node_a.admitted_peers() >= 2);
+    // Nodes with a bootstrap peer sign only after their first sync.
+    for node in [&node_b, &node_m] {
+        wait_for("a first sync before signing", CONVERGE, || node.status()["core"]["may_sign"] == true);
+    }
     // One object per seed, so that each update below is about an object of its own.
     let estimate = |seed: u64| {
         let mut e = sets(1, seed, epoch())[0].estimate.clone();
