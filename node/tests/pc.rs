@@ -154,3 +154,40 @@ fn the_pc_command_reports_a_message_and_refuses_bad_input_with_its_reason() {
         );
     }
 }
+
+#[test]
+fn the_cara_hbr_table_gives_a_radius_when_the_message_states_none() {
+    let Some(table_path) = data_file("cdm-pc/nasa-cara/hbr/HBR_Mass_Estimates_20260601_ForDistribution.csv")
+    else {
+        return;
+    };
+    let Some(cdm_path) = data_file(
+        "cdm-pc/nasa-cara/PcTestCaseCDMs/000025994_conj_000026132_20220224_100307_20220221_225515.cdm",
+    ) else {
+        return;
+    };
+    let table = node::screening::hbr::HbrTable::read(&table_path).unwrap();
+    assert!(table.len() > 20_000, "{} radii", table.len());
+    let expected = table.combined_m(25994, 26132).expect("TERRA and its secondary are in the table");
+    // The same message without its HBR comment.
+    let text = std::fs::read_to_string(&cdm_path).unwrap();
+    let stripped: String = text.lines().filter(|l| !l.contains("HBR")).map(|l| format!("{l}\n")).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no-hbr.cdm");
+    std::fs::write(&path, stripped).unwrap();
+    let run = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_commons"))
+            .arg("pc")
+            .arg(&path)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--json"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--hbr-table"));
+    let out = run(&["--json", "--hbr-table", table_path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["hard_body_radius_m"].as_f64(), Some(expected));
+}

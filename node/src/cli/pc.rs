@@ -7,7 +7,8 @@
 //!
 //! Foster's 2D method with a circular hard body (see `screening::pc`). The hard-body radius
 //! comes from `--hbr`, else from the message (`COMMENT HBR = 10 [m]`, CDM 2.0 `HBR`, or both
-//! objects' `Exclusion Volume Radius`); with none, the command says so.
+//! objects' `Exclusion Volume Radius`), else from NASA CARA's HBR table (`--hbr-table`: the
+//! two objects' radii summed); with none, the command says so.
 
 use std::path::PathBuf;
 
@@ -17,6 +18,7 @@ use clap::Args;
 use crate::cli::node::print_json;
 use crate::cli::table;
 use crate::orbit::cdm;
+use crate::screening::hbr::HbrTable;
 use crate::screening::pc::{foster_2d, hard_body_radius_of, Encounter, MissVector};
 
 #[derive(Debug, Args)]
@@ -26,6 +28,9 @@ pub struct PcArgs {
     /// Combined hard-body radius, metres (default: the one the message states).
     #[arg(long, allow_hyphen_values = true)]
     pub hbr: Option<f64>,
+    /// NASA CARA's HBR table (`HBR_Mass_Estimates_*.csv`), for messages that state no radius.
+    #[arg(long)]
+    pub hbr_table: Option<PathBuf>,
     /// Move the states along the straight relative motion to the true closest approach first
     /// (NASA CARA's Pc2D); by default the states are taken as given (Pc2D_NoAdj).
     #[arg(long)]
@@ -42,9 +47,24 @@ pub fn run(args: PcArgs) -> Result<()> {
     let hbr = match args.hbr {
         Some(r) if r.is_finite() && r > 0.0 => r,
         Some(r) => bail!("--hbr: the hard-body radius must be a positive number of metres, not {r}"),
-        None => hard_body_radius_of(&message).with_context(|| {
-            format!("{label}: the message states no hard-body radius (no HBR comment or keyword); pass --hbr METRES")
-        })?,
+        None => match (hard_body_radius_of(&message), &args.hbr_table) {
+            (Some(r), _) => r,
+            (None, Some(path)) => {
+                let table = HbrTable::read(path)?;
+                let (a, b) = (message.object1.catalogue_number(), message.object2.catalogue_number());
+                a.zip(b).and_then(|(a, b)| table.combined_m(a, b)).with_context(|| {
+                    format!(
+                        "{label}: the message states no hard-body radius, and {} lacks one of objects {} and {}; pass --hbr METRES",
+                        path.display(),
+                        message.object1.object_designator.trim(),
+                        message.object2.object_designator.trim()
+                    )
+                })?
+            }
+            (None, None) => bail!(
+                "{label}: the message states no hard-body radius (no HBR comment or keyword); pass --hbr METRES or --hbr-table FILE"
+            ),
+        },
     };
     let miss = if args.at_true_tca { MissVector::AtTrueTca } else { MissVector::AsGiven };
     let p = foster_2d(&Encounter::from_cdm(&message), hbr, miss).with_context(|| label.clone())?;
