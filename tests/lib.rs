@@ -86,15 +86,11 @@ impl TestNode {
     /// Starts a node with short heartbeats and sync intervals, dialling `bootstrap`, with a
     /// small store cache (many nodes share one machine).
     pub fn start(dir: &DataDir, bootstrap: &[String]) -> TestNode {
-        Self::start_with_cache(dir, bootstrap, 8)
+        Self::start_configured(dir, bootstrap, 8, "")
     }
 
-    /// [`TestNode::start`] with a store page cache of `cache_mb` (the node's default is 64).
-    pub fn start_with_cache(dir: &DataDir, bootstrap: &[String], cache_mb: u64) -> TestNode {
-        Self::start_configured(dir, bootstrap, cache_mb, "")
-    }
-
-    /// [`TestNode::start_with_cache`] with extra `key = value` lines in the `[network]` section.
+    /// [`TestNode::start`] with a store page cache of `cache_mb` (the node's default is 64) and
+    /// extra `key = value` lines in the `[network]` section.
     pub fn start_configured(
         dir: &DataDir,
         bootstrap: &[String],

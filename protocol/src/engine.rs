@@ -250,8 +250,9 @@ impl Engine {
         }
     }
 
-    /// Rebuilds an engine from this node's own store: headers (verified when written) and the
-    /// bodies held, in any order, and the durable seq reservation. Views are rebuilt.
+    /// Rebuilds an engine from this node's own store: every header (verified when written),
+    /// then the bodies held, each in any order, and the durable seq reservation. Views are
+    /// rebuilt.
     pub fn restore(
         genesis: Genesis,
         config: EngineConfig,

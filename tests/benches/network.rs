@@ -140,7 +140,7 @@ fn main() {
     let (_tmp2, root2) = temp_root();
     let (a, b) = two_founders(&root2);
     // Both with the node's default store cache (64 MB), as an agency would run them.
-    let node_a = TestNode::start_with_cache(&a, &[], 64);
+    let node_a = TestNode::start_configured(&a, &[], 64, "");
     let sets = node::synthetic::catalogue(catchup, now, 5);
     for chunk in sets.chunks(2000) {
         let request = SubmitRequest::of(chunk);
@@ -149,7 +149,7 @@ fn main() {
     let stored = node_a.headers();
     eprintln!("delivery measured; catch-up of {stored} updates");
     let t = Instant::now();
-    let node_b = TestNode::start_with_cache(&b, std::slice::from_ref(&node_a.p2p), 64);
+    let node_b = TestNode::start_configured(&b, std::slice::from_ref(&node_a.p2p), 64, "");
     let trace = std::env::var_os("NETWORK_BENCH_TRACE").is_some();
     let mut last_trace = Instant::now();
     wait_for("catch-up", Duration::from_secs(600), || {

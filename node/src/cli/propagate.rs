@@ -431,26 +431,7 @@ mod tests {
 
     /// ISS (ZARYA), 2020-07-12, and a copy whose eccentricity does not initialise SGP4.
     fn element_sets() -> Vec<ElementSet> {
-        let iss = OrbitEstimate {
-            object: ObjectId::Norad(25544),
-            epoch: Epoch::parse_iso("2020-07-12T21:16:01.000416Z").expect("valid time"),
-            mean_motion_rev_per_day: 15.49507896,
-            eccentricity: 0.0001413,
-            inclination_deg: 51.6461,
-            ra_of_asc_node_deg: 221.2784,
-            arg_of_pericenter_deg: 89.1723,
-            mean_anomaly_deg: 280.4612,
-            bstar: -0.31515e-4,
-            mean_motion_dot: -0.00002218,
-            mean_motion_ddot: 0.0,
-            ephemeris_type: 0,
-            classification: 'U',
-            element_set_no: 999,
-            rev_at_epoch: 23600,
-            covariance: None,
-            quality: None,
-            source: String::new(),
-        };
+        let iss = crate::orbit::propagate::tests::iss();
         let broken = OrbitEstimate { object: ObjectId::Norad(99999), eccentricity: 1.5, ..iss.clone() };
         [iss, broken]
             .into_iter()

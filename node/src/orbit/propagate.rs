@@ -493,12 +493,12 @@ impl StateArrays {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use protocol::ids::ObjectId;
 
-    /// ISS (ZARYA), 2020-07-12: the sgp4 crate's own example.
-    fn iss() -> OrbitEstimate {
+    /// ISS (ZARYA), 2020-07-12: the sgp4 crate's own example (also used by the CLI's tests).
+    pub(crate) fn iss() -> OrbitEstimate {
         OrbitEstimate {
             object: ObjectId::Norad(25544),
             epoch: Epoch::parse_iso("2020-07-12T21:16:01.000416Z").expect("valid time"),
