@@ -6,11 +6,13 @@ pub mod client;
 pub mod config;
 pub mod core;
 pub mod daemon;
-pub mod data;
 pub mod datadir;
 pub mod demo;
 pub mod network;
-pub mod orbit;
 pub mod screening;
 pub mod store;
-pub mod synthetic;
+
+// The orbit formats, SGP4 propagation, the synthetic catalogue and the shared-data locator live in
+// the pure `commons-orbit` crate, which the simulator uses too.
+pub use orbit;
+pub use orbit::{data, synthetic};

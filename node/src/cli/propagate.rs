@@ -431,7 +431,7 @@ mod tests {
 
     /// ISS (ZARYA), 2020-07-12, and a copy whose eccentricity does not initialise SGP4.
     fn element_sets() -> Vec<ElementSet> {
-        let iss = crate::orbit::propagate::tests::iss();
+        let iss = crate::synthetic::iss_2020_07_12();
         let broken = OrbitEstimate { object: ObjectId::Norad(99999), eccentricity: 1.5, ..iss.clone() };
         [iss, broken]
             .into_iter()

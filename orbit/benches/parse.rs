@@ -2,20 +2,20 @@
 //! records) as TLE, and as OMM KVN, XML, JSON and CSV written from it; and TLE writing.
 //! Skips with a message when the shared data is absent.
 //!
-//! Run: `cargo bench -p commons-node --bench parse`.
+//! Run: `cargo bench -p commons-orbit --bench parse`.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use node::orbit::omm::{self, OmmHeaderFields};
-use node::orbit::{csv, tle};
+use orbit::omm::{self, OmmHeaderFields};
+use orbit::{csv, tle};
 use protocol::time::Epoch;
 
 const CATALOGUE: &str = "catalog/full-catalog-3le-2023-03-31.txt";
 
 fn parse(c: &mut Criterion) {
-    let Some(path) = node::data::data_file(CATALOGUE) else {
+    let Some(path) = orbit::data::data_file(CATALOGUE) else {
         eprintln!("skipping the parse benchmark: {CATALOGUE} is not available");
         return;
     };

@@ -4,7 +4,7 @@
 //! next to python-sgp4's vectorised `SatrecArray` on the same input (bench/propagate_python.py).
 //!
 //! ```text
-//! cargo bench -p commons-node --bench propagate
+//! cargo bench -p commons-orbit --bench propagate
 //! ```
 //!
 //! Environment: `PROPAGATE_BENCH_REPEATS` (timed runs per row, the best is kept; default 3),
@@ -19,7 +19,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use node::orbit::propagate::{
+use orbit::propagate::{
     prepare, propagate_parallel, propagate_serial, sample_index, PreparedObject, StateArrays, Times,
 };
 use protocol::time::Epoch;
@@ -138,7 +138,7 @@ fn python_row(repeats: usize) -> anyhow::Result<Option<Row>> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/propagate_python.py");
     let mut command = Command::new(&interpreter);
     command.arg(&script).arg("--json").arg("--repeats").arg(repeats.to_string());
-    if let Some(dir) = node::data::data_dir() {
+    if let Some(dir) = orbit::data::data_dir() {
         command.arg("--data").arg(dir);
     }
     let output = command.output().with_context(|| format!("running {interpreter} {}", script.display()))?;
@@ -173,13 +173,13 @@ fn load_average() -> String {
 }
 
 fn main() -> anyhow::Result<()> {
-    let Some(path) = node::data::data_file(CATALOGUE) else { return Ok(()) };
+    let Some(path) = orbit::data::data_file(CATALOGUE) else { return Ok(()) };
     let repeats: usize = match std::env::var("PROPAGATE_BENCH_REPEATS") {
         Ok(text) => text.parse().context("PROPAGATE_BENCH_REPEATS")?,
         Err(_) => 3,
     };
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let outcome = node::orbit::read_element_sets(&text, &path.display().to_string());
+    let outcome = orbit::read_element_sets(&text, &path.display().to_string());
     if let Some(error) = outcome.errors.first() {
         bail!("{} element sets could not be read, the first: {error}", outcome.errors.len());
     }

@@ -6,8 +6,8 @@
 use super::{
     fields, messages_for, outcome_from, Dialect, KeywordLines, Omm, OmmBuilder, OmmHeaderFields, Section,
 };
-use crate::orbit::xml::{escape, parse, XmlElement};
-use crate::orbit::{ElementSet, FormatError, ReadOutcome};
+use crate::xml::{escape, parse, XmlElement};
+use crate::{ElementSet, FormatError, ReadOutcome};
 
 /// Parses every `<omm>` of an XML text.
 pub fn parse_xml(text: &str, file: &str) -> Vec<Result<Omm, FormatError>> {

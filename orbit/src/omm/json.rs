@@ -13,8 +13,8 @@ use serde_json::value::RawValue;
 use super::{
     fields, messages_for, outcome_from, Dialect, FieldValue, KeywordLines, Omm, OmmBuilder, Section,
 };
-use crate::orbit::numbers::LineIndex;
-use crate::orbit::{ElementSet, FormatError, ReadOutcome};
+use crate::numbers::LineIndex;
+use crate::{ElementSet, FormatError, ReadOutcome};
 
 /// Parses every record of a JSON text.
 pub fn parse_json(text: &str, file: &str) -> Vec<Result<Omm, FormatError>> {

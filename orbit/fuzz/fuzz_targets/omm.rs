@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use node::orbit::{csv, omm, read_element_sets, write_element_sets, OutputFormat};
+use orbit::{csv, omm, read_element_sets, write_element_sets, OutputFormat};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -12,10 +12,12 @@
 
 pub mod cdm;
 pub mod csv;
+pub mod data;
 pub(crate) mod kvn;
 pub(crate) mod numbers;
 pub mod omm;
 pub mod propagate;
+pub mod synthetic;
 pub mod tle;
 pub(crate) mod xml;
 

@@ -495,31 +495,8 @@ impl StateArrays {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use protocol::ids::ObjectId;
 
-    /// ISS (ZARYA), 2020-07-12: the sgp4 crate's own example (also used by the CLI's tests).
-    pub(crate) fn iss() -> OrbitEstimate {
-        OrbitEstimate {
-            object: ObjectId::Norad(25544),
-            epoch: Epoch::parse_iso("2020-07-12T21:16:01.000416Z").expect("valid time"),
-            mean_motion_rev_per_day: 15.49507896,
-            eccentricity: 0.0001413,
-            inclination_deg: 51.6461,
-            ra_of_asc_node_deg: 221.2784,
-            arg_of_pericenter_deg: 89.1723,
-            mean_anomaly_deg: 280.4612,
-            bstar: -0.31515e-4,
-            mean_motion_dot: -0.00002218,
-            mean_motion_ddot: 0.0,
-            ephemeris_type: 0,
-            classification: 'U',
-            element_set_no: 999,
-            rev_at_epoch: 23600,
-            covariance: None,
-            quality: None,
-            source: String::new(),
-        }
-    }
+    pub(crate) use crate::synthetic::iss_2020_07_12 as iss;
 
     #[test]
     fn bad_elements_and_times_are_reported_not_dropped() {

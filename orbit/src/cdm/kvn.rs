@@ -2,8 +2,8 @@
 //! `OBJECT = OBJECT2`, each followed by its metadata and data.
 
 use super::{check_writable, out_message, Cdm, CdmBuilder, OutField};
-use crate::orbit::kvn::{numbered_lines, parse_line, KvnLine};
-use crate::orbit::FormatError;
+use crate::kvn::{numbered_lines, parse_line, KvnLine};
+use crate::FormatError;
 
 /// Reads one KVN CDM.
 pub fn parse_kvn(text: &str, file: &str) -> Result<Cdm, FormatError> {

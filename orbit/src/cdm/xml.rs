@@ -2,8 +2,8 @@
 //! relative metadata/data and exactly two segments.
 
 use super::{check_writable, out_message, Cdm, CdmBuilder, CdmSection, Group, OutField};
-use crate::orbit::xml::{escape, parse, XmlElement};
-use crate::orbit::FormatError;
+use crate::xml::{escape, parse, XmlElement};
+use crate::FormatError;
 
 /// Elements that group keywords inside a section, by section.
 const RELATIVE_GROUPS: &[&str] = &["relativeStateVector"];

@@ -7,7 +7,7 @@ use protocol::ids::ObjectId;
 use protocol::records::OrbitEstimate;
 use protocol::time::Epoch;
 
-use crate::orbit::ElementSet;
+use crate::ElementSet;
 
 /// A small deterministic generator (SplitMix64): no dependency, same numbers everywhere.
 #[derive(Debug, Clone)]
@@ -195,6 +195,30 @@ pub fn catalogue(n: usize, epoch: Epoch, seed: u64) -> Vec<ElementSet> {
         k += 1;
     }
     out
+}
+
+/// ISS (ZARYA), 2020-07-12: the sgp4 crate's own example, a real element set for tests.
+pub fn iss_2020_07_12() -> OrbitEstimate {
+    OrbitEstimate {
+        object: protocol::ids::ObjectId::Norad(25544),
+        epoch: Epoch::parse_iso("2020-07-12T21:16:01.000416Z").expect("valid time"),
+        mean_motion_rev_per_day: 15.49507896,
+        eccentricity: 0.0001413,
+        inclination_deg: 51.6461,
+        ra_of_asc_node_deg: 221.2784,
+        arg_of_pericenter_deg: 89.1723,
+        mean_anomaly_deg: 280.4612,
+        bstar: -0.31515e-4,
+        mean_motion_dot: -0.00002218,
+        mean_motion_ddot: 0.0,
+        ephemeris_type: 0,
+        classification: 'U',
+        element_set_no: 999,
+        rev_at_epoch: 23600,
+        covariance: None,
+        quality: None,
+        source: String::new(),
+    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 use super::{
     fields, messages_for, outcome_from, Dialect, KeywordLines, Omm, OmmBuilder, OmmHeaderFields, Section,
 };
-use crate::orbit::kvn::{numbered_lines, parse_line, KvnLine};
-use crate::orbit::{ElementSet, FormatError, ReadOutcome};
+use crate::kvn::{numbered_lines, parse_line, KvnLine};
+use crate::{ElementSet, FormatError, ReadOutcome};
 
 /// Parses every message in a KVN text.
 pub fn parse_kvn(text: &str, file: &str) -> Vec<Result<Omm, FormatError>> {

@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{bail, ensure, Context};
-use node::data::data_file;
-use node::orbit::propagate::{
+use orbit::data::data_file;
+use orbit::propagate::{
     prepare, propagate_parallel, propagate_serial, Sample, SampleStatus, StateArrays, Times,
 };
-use node::orbit::tle::{parse_pair, TleOptions};
-use node::orbit::ElementSet;
+use orbit::tle::{parse_pair, TleOptions};
+use orbit::ElementSet;
 use protocol::orbit::{PropagationError, Propagator};
 use protocol::time::Epoch;
 use rayon::prelude::*;
