@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_commons");
 
+/// Stored updates for the restart and memory figures.
+const STORED: usize = 100_000;
+
 fn commons(dir: &Path, args: &[&str]) -> String {
     let out = Command::new(BIN).arg("--data-dir").arg(dir).args(args).output().expect("commons runs");
     assert!(out.status.success(), "{:?} failed: {}", args, String::from_utf8_lossy(&out.stderr));
@@ -88,16 +91,19 @@ fn main() {
     let t = Instant::now();
     commons(&a, &["submit", catalogue.to_str().expect("utf-8")]);
     let ingest = t.elapsed();
-    // Grow the store to 100 000 updates: each later epoch adds one estimate per object.
+    // Grow the store to exactly 100 000 updates: later synthetic epochs add one estimate per
+    // object (and, the first time, a metadata claim), the last file only as many as needed.
     let mut hours = 1;
     loop {
         let status: serde_json::Value =
             serde_json::from_str(&commons(&a, &["--json", "status"])).expect("json");
-        let headers = status["core"]["headers"].as_u64().unwrap_or(0);
-        if headers >= 100_000 {
+        let headers = status["core"]["headers"].as_u64().unwrap_or(0) as usize;
+        if headers >= STORED {
             break;
         }
-        let path = synthetic_file(tmp.path(), 24_548, hours, 2);
+        let per_object = if hours == 1 { 2 } else { 1 };
+        let n = ((STORED - headers) / per_object).min(24_548);
+        let path = synthetic_file(tmp.path(), n, hours, 2);
         commons(&a, &["submit", path.to_str().expect("utf-8")]);
         hours += 1;
     }

@@ -145,7 +145,7 @@ impl Default for SyncSection {
 }
 impl Default for StoreSection {
     fn default() -> Self {
-        Self { cache_mb: 64, max_pending: 200_000 }
+        Self { cache_mb: 32, max_pending: 200_000 }
     }
 }
 impl Default for ScreeningSection {

@@ -2,9 +2,10 @@
 //!
 //! It runs on its own thread (the engine is CPU-bound: signing, verification, SGP4 for
 //! views) and is reached through a cloneable [`CoreHandle`] that sends typed [`Command`]s
-//! over a bounded channel, each with a `oneshot` for its answer. It carries out the engine's
-//! effects in order: a `Persist` is applied and flushed before anything after it, so nothing
-//! is acknowledged or published before it is on disk.
+//! over a bounded channel, each with a `oneshot` for its answer. The engine's outward effects
+//! go, in order, to the store writer ([`crate::writer`]), which flushes each `Persist` before
+//! anything after it: nothing is acknowledged or published before it is on disk, and the next
+//! batch is signed while the last one is flushed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::orbit::ElementSet;
 use crate::store::Store;
+use crate::writer::{Action, Writer};
 
 /// Arrival times remembered (for delivery-latency measurements), most recent first out.
 pub const ARRIVALS_KEPT: usize = 100_000;
@@ -165,6 +167,17 @@ pub struct SubmitSummary {
     pub unchanged: usize,
     pub metadata_updates: usize,
     pub rejected: Vec<SubmitRejection>,
+}
+
+impl SubmitSummary {
+    /// Adds another batch's summary to this one.
+    pub fn merge(&mut self, other: SubmitSummary) {
+        self.accepted += other.accepted;
+        self.superseded += other.superseded;
+        self.unchanged += other.unchanged;
+        self.metadata_updates += other.metadata_updates;
+        self.rejected.extend(other.rejected);
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -340,10 +353,11 @@ pub fn spawn(
     );
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
     let (net_tx, net_rx) = mpsc::channel(NETWORK_OUTPUT_QUEUE);
+    let writer = Writer::spawn(store.clone(), net_tx)?;
     let mut core = Core {
         engine,
         store,
-        net: net_tx,
+        writer,
         started: now_epoch(),
         started_instant: Instant::now(),
         dirty_views: BTreeSet::new(),
@@ -376,7 +390,8 @@ pub async fn tick(core: CoreHandle) {
 struct Core {
     engine: Engine,
     store: Store,
-    net: mpsc::Sender<NetworkOutput>,
+    /// Carries out each step's writes, then its outputs and replies (see [`crate::writer`]).
+    writer: Writer,
     started: Epoch,
     started_instant: Instant,
     dirty_views: BTreeSet<ObjectId>,
@@ -391,7 +406,7 @@ impl Core {
     fn check_stored_views(&mut self) -> Result<()> {
         let digest = self.engine.state().header_digest();
         if self.store.views_digest()? != Some(digest)
-            || self.store.n_views() == 0 && self.engine.state().n_headers() > 0
+            || self.store.has_no_views() && self.engine.state().n_headers() > 0
         {
             tracing::info!("stored views are missing or stale: rebuilding them from the updates");
             self.store.clear_views()?;
@@ -404,6 +419,7 @@ impl Core {
         while let Some(command) = rx.blocking_recv() {
             match command {
                 Command::Shutdown { reply } => {
+                    self.writer.close();
                     self.persist_views_if_due(true);
                     if let Err(e) = self.store.mark_closed() {
                         tracing::error!(error = %e, "flushing the store at shutdown failed");
@@ -419,6 +435,7 @@ impl Core {
             }
         }
         // Every handle is gone: persist what is pending and stop.
+        self.writer.close();
         self.persist_views_if_due(true);
     }
 
@@ -445,21 +462,18 @@ impl Core {
         }
     }
 
-    /// Feeds the engine and carries out its effects. Returns the results of a submission.
+    /// Feeds the engine, keeps its own bookkeeping, and hands the step's outward effects to
+    /// the writer in order. Returns the results of a submission (not yet durable: reply
+    /// through [`Core::reply_when_durable`]).
     fn run_engine(&mut self, input: Input) -> Option<Vec<Result<UpdateId, Rejection>>> {
         let t = Instant::now();
         let effects = self.engine.handle(now_epoch(), input);
         let engine_us = t.elapsed().as_micros() as u64;
-        let t = Instant::now();
         let mut submitted = None;
+        let mut step = Vec::new();
         for effect in effects {
             match effect {
                 Effect::Persist(ops) => {
-                    if let Err(e) = self.store.apply(&ops) {
-                        // Nothing after this point may be acknowledged: stop rather than lie.
-                        tracing::error!(error = %e, "the store refused a write; stopping");
-                        std::process::exit(70);
-                    }
                     let arrived = now_epoch().0;
                     for op in &ops {
                         if let StoreOp::PutHeader { id, signed } = op {
@@ -469,10 +483,11 @@ impl Core {
                             self.record_arrival(*id, arrived);
                         }
                     }
+                    step.push(Action::Persist(ops));
                 }
-                Effect::Publish(bytes) => self.to_network(NetworkOutput::Publish(bytes)),
+                Effect::Publish(bytes) => step.push(Action::Network(NetworkOutput::Publish(bytes))),
                 Effect::GossipVerdict { from, message_id, verdict } => {
-                    self.to_network(NetworkOutput::Verdict { from, message_id, verdict })
+                    step.push(Action::Network(NetworkOutput::Verdict { from, message_id, verdict }))
                 }
                 Effect::Submitted(results) => submitted = Some(results),
                 Effect::Rejected { from, id, rejection } => {
@@ -480,20 +495,28 @@ impl Core {
                 }
                 Effect::Penalise { peer, reason } => {
                     tracing::info!(peer = %peer, %reason, "peer sent invalid data");
-                    self.to_network(NetworkOutput::Penalise { peer, reason });
+                    step.push(Action::Network(NetworkOutput::Penalise { peer, reason }));
                 }
                 Effect::ViewsChanged(objects) => self.dirty_views.extend(objects),
-                Effect::MembershipChanged => self.to_network(NetworkOutput::MembershipChanged),
+                Effect::MembershipChanged => step.push(Action::Network(NetworkOutput::MembershipChanged)),
                 Effect::SendSync { peer, request } => {
-                    self.to_network(NetworkOutput::SendSync { peer, request })
+                    step.push(Action::Network(NetworkOutput::SendSync { peer, request }))
                 }
                 Effect::SyncFinished { peer, report } => {
-                    self.to_network(NetworkOutput::SyncFinished { peer, report })
+                    step.push(Action::Network(NetworkOutput::SyncFinished { peer, report }))
                 }
             }
         }
-        tracing::debug!(engine_us, effects_us = t.elapsed().as_micros() as u64, "engine step");
+        self.writer.send(step);
+        tracing::debug!(engine_us, "engine step");
         submitted
+    }
+
+    /// Answers once everything the engine did so far is durable (a submission's reply).
+    fn reply_when_durable<T: Send + 'static>(&self, reply: oneshot::Sender<T>, value: T) {
+        self.writer.then(Box::new(move || {
+            let _ = reply.send(value);
+        }));
     }
 
     /// Remembers when an update arrived, for the last [`ARRIVALS_KEPT`] updates.
@@ -508,11 +531,6 @@ impl Core {
         }
     }
 
-    fn to_network(&self, output: NetworkOutput) {
-        // A full queue drops: gossip is an optimisation, anti-entropy delivers later.
-        let _ = self.net.try_send(output);
-    }
-
     fn submit(&mut self, records: Vec<Record>) -> Vec<Result<UpdateId, Rejection>> {
         let n = records.len();
         self.run_engine(Input::Submit { records }).unwrap_or_else(|| {
@@ -524,17 +542,18 @@ impl Core {
         match command {
             Command::SubmitElementSets { sets, reply } => {
                 let summary = self.submit_element_sets(sets);
-                let _ = reply.send(summary);
+                self.reply_when_durable(reply, summary);
             }
             Command::SubmitRecords { records, reply } => {
-                let results =
+                let results: Vec<_> =
                     self.submit(records).into_iter().map(|r| r.map_err(|e| e.to_string())).collect();
-                let _ = reply.send(results);
+                self.reply_when_durable(reply, results);
             }
             Command::ImportEnvelopes { items, reply } => {
                 let before = self.engine.state().n_headers();
                 self.run_engine(Input::Envelopes { from: None, items });
-                let _ = reply.send(self.engine.state().n_headers().saturating_sub(before));
+                let added = self.engine.state().n_headers().saturating_sub(before);
+                self.reply_when_durable(reply, added);
             }
             Command::Status { reply } => {
                 let _ = reply.send(self.status());
@@ -552,22 +571,28 @@ impl Core {
                 let _ = reply.send(self.members());
             }
             Command::JoinRequest { name, own_peer_id, reply } => {
-                let _ = reply.send(self.join_request(name, own_peer_id));
+                let result = self.join_request(name, own_peer_id);
+                self.reply_when_durable(reply, result);
             }
             Command::Endorse { request, reply } => {
-                let _ = reply.send(self.endorse(request));
+                let result = self.endorse(request);
+                self.reply_when_durable(reply, result);
             }
             Command::Suspend { agency, reason, reply } => {
                 let result = self.submit_one(Record::Suspend(Suspend { subject: agency, reason }));
-                let _ = reply.send(result);
+                self.reply_when_durable(reply, result);
             }
             Command::BindNode { peer_id, reply } => {
-                let _ = reply.send(self.bind_node(peer_id));
+                let result = self.bind_node(peer_id);
+                self.reply_when_durable(reply, result);
             }
             Command::Gate { peer_id, presented, reply } => {
-                let _ = reply.send(self.gate(&peer_id, presented));
+                let result = self.gate(&peer_id, presented);
+                self.reply_when_durable(reply, result);
             }
             Command::HandshakeStatements { own_peer_id, reply } => {
+                // Our own statements leave the node only once durable (see crate::writer).
+                self.writer.wait_durable();
                 let agency = self.engine.agency().or_else(|| self.engine.agency_of_node(&own_peer_id));
                 let mut statements = agency.map(|a| self.engine.handshake_statements(&a)).unwrap_or_default();
                 statements.extend(self.present_also.iter().cloned());
@@ -578,9 +603,11 @@ impl Core {
                 let _ = reply.send(ids.iter().map(|id| self.arrivals.get(id).copied()).collect());
             }
             Command::Update { id, reply } => {
+                self.writer.wait_durable();
                 let _ = reply.send(self.engine.envelope(&id).map(|e| e.to_bytes()));
             }
             Command::Check { reply } => {
+                self.writer.wait_durable();
                 let _ = reply.send(self.check());
             }
             Command::Network(input) => self.network_input(input),
@@ -597,6 +624,8 @@ impl Core {
                 self.run_engine(Input::SyncStart { peer });
             }
             NetworkInput::SyncRequest { request, reply } => {
+                // Updates leave the node only once durable (see crate::writer).
+                self.writer.wait_durable();
                 let _ = reply.send(self.engine.respond(&request));
             }
             NetworkInput::SyncResponse { peer, response } => {

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod network;
 pub mod screening;
 pub mod store;
+pub mod writer;
 
 // The orbit formats, SGP4 propagation, the synthetic catalogue and the shared-data locator live in
 // the pure `commons-orbit` crate, which the simulator uses too.

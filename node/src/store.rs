@@ -131,13 +131,23 @@ impl Store {
     }
 
     /// Applies a batch of operations, then flushes: on return, the batch is durable.
+    pub fn apply(&self, ops: &[StoreOp]) -> Result<(), StoreError> {
+        self.write(ops)?;
+        if !ops.is_empty() {
+            self.db.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Applies a batch of operations without flushing; durable after the next [`Store::flush`].
     ///
     /// Each tree gets one atomic sled batch, written in an order that keeps a crash harmless:
     /// bodies and indexes first, then headers, then the seq reservation. sled recovers a
     /// prefix of its log, so after a crash a header is never present without its indexes
     /// and body; indexes or bodies without a header are ignored on load and removed by
-    /// [`Store::repair`]. A batch is acknowledged only after the flush.
-    pub fn apply(&self, ops: &[StoreOp]) -> Result<(), StoreError> {
+    /// [`Store::repair`]. Batches written one after another keep this order among them, so
+    /// a crash leaves a prefix of them. A batch is acknowledged only after the flush.
+    pub fn write(&self, ops: &[StoreOp]) -> Result<(), StoreError> {
         if ops.is_empty() {
             return Ok(());
         }
@@ -213,7 +223,6 @@ impl Store {
         if let Some(seq) = reserved {
             self.meta.insert(META_RESERVED_SEQ, &seq.to_be_bytes())?;
         }
-        self.db.flush()?;
         Ok(())
     }
 
@@ -358,8 +367,10 @@ impl Store {
         Ok(())
     }
 
-    pub fn n_views(&self) -> usize {
-        self.views.len()
+    /// Whether no derived view is stored. (Cheap: counting would read every view's pages,
+    /// and sled keeps what it reads.)
+    pub fn has_no_views(&self) -> bool {
+        self.views.is_empty()
     }
 
     /// The conjunctions tree, for the screening module (local results, not replicated).

@@ -701,56 +701,49 @@ impl Engine {
             next = next.max(seen.saturating_add(1));
         }
         let mut prev = self.state.newest_of(&agency);
-        let mut signed: Vec<Result<Envelope, Rejection>> = Vec::with_capacity(records.len());
+        let mut signed = Vec::with_capacity(records.len());
         for record in &records {
             if next > MAX_SEQ {
                 signed.push(Err(Rejection::SeqOutOfRange(next)));
                 continue;
             }
-            let result = signer.sign(network, next, prev, record);
-            if let Ok(envelope) = &result {
-                prev = Some(envelope.id());
+            let result = signer.sign_own(network, next, prev, record);
+            if let Ok(own) = &result {
+                prev = Some(own.header.id);
                 self.reserved_seq = next;
                 next += 1;
             }
             signed.push(result);
         }
-        pending.ops.push(StoreOp::ReserveSeq(self.reserved_seq));
-        // Verify our own signatures too: code past this point handles only `Verified` data.
-        let headers: Vec<SignedHeader> =
-            signed.iter().filter_map(|r| r.as_ref().ok()).map(|e| e.header.clone()).collect();
-        let seed = self.seed();
-        let mut verified =
-            verify_headers_parallel(headers, &network, seed, self.config.verify_threads).into_iter();
         let mut results = Vec::with_capacity(records.len());
         let mut publish = Vec::new();
         for result in signed {
-            let outcome = result.and_then(|envelope| {
-                let header = verified.next().expect("one verification per signed envelope")?;
-                let id = header.id;
-                let bytes = envelope.to_bytes();
+            let outcome = result.and_then(|own| {
+                let id = own.header.id;
                 let body_defect_before = self.stats.defective;
-                match self.ingest_verified(now, header, Some(envelope.body), None, pending) {
+                match self.ingest_verified(now, own.header, Some(own.envelope.body), None, pending) {
                     Verdict::Reject | Verdict::Ignore if !self.state.contains(&id) => {
                         Err(Rejection::BadSubmission("the update was not stored".into()))
                     }
+                    _ if self.stats.defective > body_defect_before => {
+                        let reason = self
+                            .state
+                            .get(&id)
+                            .and_then(|e| e.defect().cloned())
+                            .map(|d| d.to_string())
+                            .unwrap_or_default();
+                        Err(Rejection::BadSubmission(format!("defective: {reason}")))
+                    }
                     _ => {
-                        if self.stats.defective > body_defect_before {
-                            let reason = self
-                                .state
-                                .get(&id)
-                                .and_then(|e| e.defect().cloned())
-                                .map(|d| d.to_string())
-                                .unwrap_or_default();
-                            return Err(Rejection::BadSubmission(format!("defective: {reason}")));
-                        }
-                        publish.push(bytes);
+                        publish.push(own.bytes);
                         Ok(id)
                     }
                 }
             });
             results.push(outcome);
         }
+        // The highest seq signed is reserved in the same durable batch as the updates.
+        pending.ops.push(StoreOp::ReserveSeq(self.reserved_seq));
         pending.after.push(Effect::Submitted(results));
         pending.after.extend(publish.into_iter().map(Effect::Publish));
     }

@@ -398,6 +398,36 @@ impl Signer {
         codec::encode(&envelope)?;
         Ok(envelope)
     }
+
+    /// Signs like [`Signer::sign`] and returns, with the envelope, its header as
+    /// [`Verified`] and the envelope's canonical bytes, each computed once.
+    ///
+    /// A signature this signer has just made needs no check: ed25519 signing is deterministic
+    /// and `ed25519-zebra` derives the public key from the same secret, so the signature is
+    /// valid by construction. (Checking our own signatures cost a third of local ingest.)
+    /// Peers verify everything they receive regardless.
+    pub fn sign_own(
+        &self,
+        network: NetworkId,
+        seq: u64,
+        prev: Option<UpdateId>,
+        record: &Record,
+    ) -> Result<SignedOwn, Rejection> {
+        let envelope = self.sign(network, seq, prev, record)?;
+        let bytes = envelope.to_bytes();
+        let signed = envelope.header.clone();
+        let id = signed.id();
+        Ok(SignedOwn { header: Verified(VerifiedHeader { id, signed }), envelope, bytes })
+    }
+}
+
+/// An update this node's own [`Signer`] has just signed (see [`Signer::sign_own`]).
+#[derive(Debug)]
+pub struct SignedOwn {
+    pub header: Verified<VerifiedHeader>,
+    pub envelope: Envelope,
+    /// The envelope's canonical bytes, as published.
+    pub bytes: Vec<u8>,
 }
 
 impl Envelope {

@@ -10,6 +10,7 @@ pub mod codec;
 pub mod engine;
 pub mod envelope;
 pub mod error;
+pub mod flatset;
 pub mod genesis;
 pub mod ids;
 pub mod membership;

@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::envelope::{Kind, SignedHeader, VerifiedHeader};
 use crate::error::Rejection;
+use crate::flatset::FlatSet;
 use crate::genesis::Genesis;
 use crate::ids::{AgencyId, NetworkId, ObjectId, UpdateId};
 use crate::membership::{Membership, Statement};
@@ -147,11 +148,11 @@ pub struct State {
     statements: BTreeMap<UpdateId, Statement>,
     membership: Membership,
     /// Estimate headers ranked per (object, agency).
-    estimates: BTreeMap<(ObjectId, AgencyId), BTreeSet<Rank>>,
+    estimates: BTreeMap<(ObjectId, AgencyId), FlatSet<Rank>>,
     /// Headers naming each object (estimates, metadata, notices).
-    by_object: BTreeMap<ObjectId, BTreeSet<UpdateId>>,
+    by_object: BTreeMap<ObjectId, FlatSet<UpdateId>>,
     /// Retractions by the update they target.
-    retracts_by_target: BTreeMap<UpdateId, BTreeSet<UpdateId>>,
+    retracts_by_target: BTreeMap<UpdateId, FlatSet<UpdateId>>,
     /// The headers in the state (authors admitted), as negentropy items `(seq, id)`.
     in_state: BTreeSet<(u64, UpdateId)>,
     /// The digests and the missing bodies, each a pass over the whole state, computed at most

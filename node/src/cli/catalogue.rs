@@ -3,13 +3,16 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
 use super::node::{print_json, NodeOpts};
 use super::table;
 use crate::api::{SubmitRequest, SUBMIT_BATCH};
+
+/// Submit requests in flight at once.
+const SUBMIT_IN_FLIGHT: usize = 2;
 use crate::core::{CatalogueEntry, HistoryEntry, ObjectReport, SubmitSummary};
 use crate::orbit::{read_element_sets, write_element_sets, ElementSet, OutputFormat};
 
@@ -318,18 +321,34 @@ pub fn submit(args: SubmitArgs, opts: &NodeOpts) -> Result<()> {
     } else {
         None
     };
+    // Two batches in flight: the node signs one while it flushes the other. Each batch is
+    // acknowledged only once durable, whatever the order the answers come in.
+    let batches = std::sync::Mutex::new(sets.chunks(SUBMIT_BATCH));
+    let next_batch = || batches.lock().ok().and_then(|mut b| b.next());
+    let summaries: Vec<Result<SubmitSummary>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..SUBMIT_IN_FLIGHT)
+            .map(|_| {
+                scope.spawn(|| -> Result<SubmitSummary> {
+                    let mut total = SubmitSummary::default();
+                    while let Some(batch) = next_batch() {
+                        let summary: SubmitSummary = client.post("/v1/submit", &SubmitRequest::of(batch))?;
+                        total.merge(summary);
+                        if let Some(bar) = &progress {
+                            bar.inc(batch.len() as u64);
+                        }
+                    }
+                    Ok(total)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|_| Err(anyhow!("a submit thread panicked"))))
+            .collect()
+    });
     let mut total = SubmitSummary::default();
-    for batch in sets.chunks(SUBMIT_BATCH) {
-        let request = SubmitRequest::of(batch);
-        let summary: SubmitSummary = client.post("/v1/submit", &request)?;
-        total.accepted += summary.accepted;
-        total.superseded += summary.superseded;
-        total.unchanged += summary.unchanged;
-        total.metadata_updates += summary.metadata_updates;
-        total.rejected.extend(summary.rejected);
-        if let Some(bar) = &progress {
-            bar.inc(batch.len() as u64);
-        }
+    for summary in summaries {
+        total.merge(summary?);
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();
