@@ -456,8 +456,10 @@ impl Core {
             let json = self.engine.view(&object).and_then(|v| serde_json::to_vec(v).ok());
             rows.push((object, json));
         }
-        let digest = self.engine.state().header_digest();
-        if let Err(e) = self.store.put_views(&rows, &digest) {
+        // The stored views are complete for the current headers only once nothing is dirty;
+        // until then the digest is removed (computing it hashes every header).
+        let digest = self.dirty_views.is_empty().then(|| self.engine.state().header_digest());
+        if let Err(e) = self.store.put_views(&rows, digest.as_ref()) {
             tracing::warn!(error = %e, "writing derived views failed; they are rebuilt at the next start");
         }
     }

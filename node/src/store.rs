@@ -338,10 +338,13 @@ impl Store {
     }
 
     /// Writes derived views (object → JSON) and the header digest they were derived from.
+    /// Writes derived views (`None` removes one). `digest` is the header digest the stored
+    /// views are now complete for; `None` marks them incomplete (rebuilt at the next start if
+    /// the node stops before they are complete).
     pub fn put_views(
         &self,
         views: &[(ObjectId, Option<Vec<u8>>)],
-        digest: &[u8; 32],
+        digest: Option<&[u8; 32]>,
     ) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
         for (object, json) in views {
@@ -351,7 +354,10 @@ impl Store {
             }
         }
         self.views.apply_batch(batch)?;
-        self.meta.insert(META_VIEWS_DIGEST, digest)?;
+        match digest {
+            Some(digest) => self.meta.insert(META_VIEWS_DIGEST, digest)?,
+            None => self.meta.remove(META_VIEWS_DIGEST)?,
+        };
         Ok(())
     }
 

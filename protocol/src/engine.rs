@@ -190,6 +190,9 @@ enum Phase {
     FetchingBodies {
         queue: Vec<UpdateId>,
         pages: usize,
+        /// Every body asked for in this session: one the peer did not supply is not asked
+        /// again (it may be held nowhere), so a session ends instead of repeating a page.
+        asked: BTreeSet<UpdateId>,
     },
 }
 
@@ -844,7 +847,7 @@ impl Engine {
                 let mine = self.digests();
                 if theirs.headers == mine.headers {
                     session.report.already_in_sync = theirs.bodies == mine.bodies;
-                    Ok(self.body_phase(0))
+                    Ok(self.body_phase(0, BTreeSet::new()))
                 } else {
                     let storage = storage_of(self.state.items().iter());
                     match Negentropy::owned(storage, NEGENTROPY_FRAME_LIMIT)
@@ -899,18 +902,22 @@ impl Engine {
                 } else {
                     session.report.headers_fetched += headers.len();
                     self.ingest_headers(now, headers, Some(&peer), pending);
-                    Ok(if queue.is_empty() { self.body_phase(0) } else { self.header_phase(queue) })
+                    Ok(if queue.is_empty() {
+                        self.body_phase(0, BTreeSet::new())
+                    } else {
+                        self.header_phase(queue)
+                    })
                 }
             }
-            (Phase::FetchingBodies { queue, pages }, SyncResponse::Bodies(bodies)) => {
+            (Phase::FetchingBodies { queue, pages, asked }, SyncResponse::Bodies(bodies)) => {
                 if bodies.len() > MAX_BODIES_PER_FETCH {
                     Err("too many bodies in one answer".into())
                 } else {
                     session.report.bodies_fetched += self.ingest_bodies(now, bodies, Some(&peer), pending);
                     Ok(if queue.is_empty() {
-                        self.body_phase(pages)
+                        self.body_phase(pages, asked)
                     } else {
-                        Some(self.body_page(queue, pages))
+                        Some(self.body_page(queue, pages, asked))
                     })
                 }
             }
@@ -935,28 +942,41 @@ impl Engine {
 
     fn header_phase(&self, mut need: Vec<UpdateId>) -> Option<(Phase, SyncRequest)> {
         if need.is_empty() {
-            return self.body_phase(0);
+            return self.body_phase(0, BTreeSet::new());
         }
         let page: Vec<UpdateId> = need.drain(..need.len().min(MAX_IDS_PER_FETCH)).collect();
         Some((Phase::FetchingHeaders { queue: need }, SyncRequest::FetchHeaders(page)))
     }
 
-    fn body_phase(&self, pages: usize) -> Option<(Phase, SyncRequest)> {
+    /// The next page of missing bodies not yet asked for in this session, if any.
+    fn body_phase(&self, pages: usize, asked: BTreeSet<UpdateId>) -> Option<(Phase, SyncRequest)> {
         if pages >= self.config.max_body_pages_per_session {
             return None;
         }
-        let missing = self.state.missing_bodies();
-        if missing.is_empty() {
+        let limit = (self.config.max_body_pages_per_session - pages) * MAX_BODIES_PER_FETCH;
+        let queue: Vec<UpdateId> = self
+            .state
+            .missing_bodies()
+            .iter()
+            .filter(|id| !asked.contains(id))
+            .take(limit)
+            .copied()
+            .collect();
+        if queue.is_empty() {
             return None;
         }
-        let limit = (self.config.max_body_pages_per_session - pages) * MAX_BODIES_PER_FETCH;
-        let queue: Vec<UpdateId> = missing.iter().take(limit).copied().collect();
-        Some(self.body_page(queue, pages))
+        Some(self.body_page(queue, pages, asked))
     }
 
-    fn body_page(&self, mut queue: Vec<UpdateId>, pages: usize) -> (Phase, SyncRequest) {
+    fn body_page(
+        &self,
+        mut queue: Vec<UpdateId>,
+        pages: usize,
+        mut asked: BTreeSet<UpdateId>,
+    ) -> (Phase, SyncRequest) {
         let page: Vec<UpdateId> = queue.drain(..queue.len().min(MAX_BODIES_PER_FETCH)).collect();
-        (Phase::FetchingBodies { queue, pages: pages + 1 }, SyncRequest::FetchBodies(page))
+        asked.extend(page.iter().copied());
+        (Phase::FetchingBodies { queue, pages: pages + 1, asked }, SyncRequest::FetchBodies(page))
     }
 
     /// A one-shot check of a single gossip envelope without ingesting it.

@@ -362,3 +362,40 @@ fn a_signing_engine_takes_seq_above_everything_reserved_or_seen() {
     e.handle(earlier, Input::Submit { records: vec![record] });
     assert_eq!(e.reserved_seq(), reserved + 1);
 }
+
+/// A body that no peer holds (compacted everywhere, then live again after a retraction) is
+/// asked for once per session, not once per page of the session's budget (found by the
+/// simulator: `commons-sim run --seed 2 --nodes 40 --faults partitions --ticks 4000`).
+#[test]
+fn a_body_held_nowhere_is_asked_for_once_per_session() {
+    let net = net(3, 0, 2, 1);
+    let f = &net.founders[0];
+    let old =
+        sign(f, &net, 10, &Record::OrbitEstimate(estimate(25544, now().plus_micros(-3_600_000_000), 1)));
+    let new = sign(f, &net, 11, &Record::OrbitEstimate(estimate(25544, now(), 2)));
+    let retract_new = retract(f, &net, 12, new.id());
+    let (mut a, mut b) = (engine(&net), engine(&net));
+    for e in [&mut a, &mut b] {
+        deliver(e, &[old.clone(), new.clone()]);
+        deliver(e, &[retract_new.clone()]);
+        assert!(e.state().missing_bodies().contains(&old.id()), "K = 1: the old body was compacted");
+    }
+    let peer = protocol::engine::Peer("b".into());
+    let mut effects = a.handle(now(), Input::SyncStart { peer: peer.clone() });
+    let mut body_requests = 0;
+    for _ in 0..1_000 {
+        let Some(request) = effects.iter().find_map(|e| match e {
+            Effect::SendSync { request, .. } => Some(request.clone()),
+            _ => None,
+        }) else {
+            break;
+        };
+        if matches!(request, protocol::sync::SyncRequest::FetchBodies(_)) {
+            body_requests += 1;
+        }
+        let response = b.respond(&request);
+        effects = a.handle(now(), Input::SyncResponse { peer: peer.clone(), response });
+    }
+    assert_eq!(body_requests, 1, "the missing body is asked for once, then the session ends");
+    assert!(a.state().missing_bodies().contains(&old.id()), "still wanted from the next peer");
+}
