@@ -129,12 +129,12 @@ fn gossip_over_the_per_author_rate_is_ignored_and_arrives_by_sync() {
     let (_tmp, root) = temp_root();
     let (a, b) = two_founders(&root);
     let node_a = TestNode::start(&a, &[]);
-    // B takes at most 20 gossiped updates a second from any one author.
+    // B takes at most 20 gossiped updates a second from any one author, and serves metrics.
     let node_b = TestNode::start_configured(
         &b,
         std::slice::from_ref(&node_a.p2p),
         8,
-        "max_updates_per_author_per_s = 20",
+        "max_updates_per_author_per_s = 20\n[metrics]\nenabled = true\nlisten = \"127.0.0.1:0\"",
     );
     wait_converged(&[&node_a, &node_b], CONVERGE);
     // A burst of 1 000 updates by agency A: most of its gossip is over B's limit.
@@ -146,6 +146,38 @@ fn gossip_over_the_per_author_rate_is_ignored_and_arrives_by_sync() {
     assert!(node_b.headers() >= 1000, "what was ignored arrived by sync");
     // The limit never penalises: A stays an admitted peer of B.
     assert!(node_b.admitted_peers() >= 1);
+
+    // The Prometheus endpoint shows the same figures.
+    let addr = node_b.status()["node"]["metrics"].as_str().expect("metrics are on").to_owned();
+    let (head, body) = http_get(&addr, "/metrics");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("content-type: text/plain; version=0.0.4"), "{head}");
+    let metric = |name: &str| -> f64 {
+        body.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')).and_then(|v| v.parse().ok()))
+            .unwrap_or_else(|| panic!("no {name} in\n{body}"))
+    };
+    assert!(metric("commons_updates") >= 1000.0);
+    assert!(metric("commons_updates_accepted_total") >= 1000.0);
+    assert!(metric("commons_gossip_throttled_total") > 0.0);
+    assert!(metric("commons_peers") >= 1.0);
+    assert!(metric("commons_sync_rounds_total") >= 1.0);
+    assert!(metric("commons_store_bytes") > 0.0);
+    assert!(body.contains("# TYPE commons_updates_rejected_total counter"), "{body}");
+    // Node A has the endpoint off.
+    assert!(node_a.status()["node"]["metrics"].is_null());
+}
+
+/// A plain HTTP/1.1 GET on loopback: the status and headers, and the body.
+fn http_get(addr: &str, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("metrics endpoint reachable");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (head.to_owned(), body.to_owned())
 }
 
 #[test]

@@ -193,7 +193,12 @@ async fn status(State(s): State<AppState>) -> ApiResult<serde_json::Value> {
         None => None,
     };
     Ok(Json(serde_json::json!({
-        "node": { "peer_id": s.info.peer_id, "data_dir": s.info.data_dir, "relay": s.info.relay },
+        "node": {
+            "peer_id": s.info.peer_id,
+            "data_dir": s.info.data_dir,
+            "relay": s.info.relay,
+            "metrics": s.info.metrics_addr,
+        },
         "core": core,
         "network": network,
     })))

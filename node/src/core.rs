@@ -201,10 +201,33 @@ pub struct CoreStatus {
     pub header_digest: String,
     pub body_digest: String,
     pub missing_bodies: usize,
+    /// Updates accepted into the state since this node started (any source).
+    pub accepted: u64,
     pub defective: u64,
+    /// Updates rejected since this node started, by reason.
     pub rejected: BTreeMap<String, u64>,
+    /// The store's size on disk, bytes.
+    pub store_bytes: u64,
+    /// Conjunction screening on this node, when it runs.
+    pub screening: Option<ScreeningStatus>,
     pub started_at: String,
     pub uptime_s: u64,
+}
+
+/// The state of conjunction screening on this node.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ScreeningStatus {
+    /// Duration of the last full screening, seconds (none yet: `None`).
+    pub last_full_s: Option<f64>,
+    /// When the last full screening started (ISO 8601 UTC).
+    pub last_full_at: Option<String>,
+    /// Conjunctions held now.
+    pub conjunctions: usize,
+    /// Objects screened, and objects that could not be propagated over the window.
+    pub objects: usize,
+    pub unpropagated: usize,
+    /// Incremental re-screens since start.
+    pub incremental_runs: u64,
 }
 
 /// What `commons check` reports.
@@ -744,8 +767,11 @@ impl Core {
             header_digest: hex::encode(state.header_digest()),
             body_digest: hex::encode(state.body_digest()),
             missing_bodies: state.missing_bodies().len(),
+            accepted: stats.accepted,
             defective: stats.defective,
             rejected: stats.rejected.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+            store_bytes: self.store.size_on_disk(),
+            screening: None,
             started_at: self.started.to_iso_millis(),
             uptime_s: self.started_instant.elapsed().as_secs(),
         }
@@ -973,6 +999,8 @@ pub struct NodeInfo {
     pub peer_id: String,
     pub data_dir: String,
     pub relay: bool,
+    /// Where the Prometheus metrics endpoint listens, when it is on.
+    pub metrics_addr: Option<String>,
 }
 
 pub type SharedInfo = Arc<NodeInfo>;

@@ -51,10 +51,26 @@ pub async fn run(
     })?;
     let api_addr = listener.local_addr()?;
     crate::api::write_addr_file(&dir.api_addr(), api_addr)?;
+    let mut metrics_addr = None;
+    if config.metrics_enabled {
+        let listener = tokio::net::TcpListener::bind(config.metrics_listen).await.with_context(|| {
+            format!("cannot listen on {} for the metrics endpoint ([metrics] listen)", config.metrics_listen)
+        })?;
+        let addr = listener.local_addr()?;
+        tracing::info!(metrics = %addr, "serving Prometheus metrics at /metrics");
+        metrics_addr = Some(addr.to_string());
+        let router = crate::metrics::router(core.clone(), network.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::warn!(error = %e, "the metrics endpoint stopped");
+            }
+        });
+    }
     let info = NodeInfo {
         peer_id: keypair.public().to_peer_id().to_string(),
         data_dir: dir.root().display().to_string(),
         relay,
+        metrics_addr,
     };
     tracing::info!(
         api = %api_addr,

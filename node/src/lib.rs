@@ -8,6 +8,7 @@ pub mod core;
 pub mod daemon;
 pub mod datadir;
 pub mod demo;
+pub mod metrics;
 pub mod network;
 pub mod screening;
 pub mod store;

@@ -100,7 +100,7 @@ pub struct PeerInfo {
 }
 
 /// The network part of `commons status`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct NetworkStatus {
     pub peer_id: String,
     pub listen_addrs: Vec<String>,
