@@ -50,7 +50,10 @@ pub fn router(core: CoreHandle, network: Option<NetworkHandle>) -> Router {
 async fn metrics(State(s): State<MetricsState>) -> impl IntoResponse {
     let core = match s.core.ask(|reply| Command::Status { reply }).await {
         Ok(core) => core,
-        Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, format!("the engine task is not answering: {e}\n")).into_response(),
+        Err(e) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, format!("the engine task is not answering: {e}\n"))
+                .into_response()
+        }
     };
     let network = match &s.network {
         Some(n) => n.status().await.ok(),
@@ -95,7 +98,12 @@ pub fn render(core: &CoreStatus, network: Option<&NetworkStatus>) -> String {
     f.one("commons_updates", "gauge", "Update headers held.", core.headers);
     f.one("commons_objects", "gauge", "Objects in the catalogue.", core.objects);
     f.one("commons_missing_bodies", "gauge", "Live bodies not yet fetched.", core.missing_bodies);
-    f.one("commons_updates_accepted_total", "counter", "Updates accepted since start, any source.", core.accepted);
+    f.one(
+        "commons_updates_accepted_total",
+        "counter",
+        "Updates accepted since start, any source.",
+        core.accepted,
+    );
     f.one(
         "commons_updates_defective_total",
         "counter",
@@ -115,7 +123,12 @@ pub fn render(core: &CoreStatus, network: Option<&NetworkStatus>) -> String {
         "Gossip messages ignored for exceeding a per-peer or per-author rate.",
         n.gossip_throttled,
     );
-    f.one("commons_gossip_bytes_total", "counter", "Gossip payload bytes received and published.", n.gossip_bytes);
+    f.one(
+        "commons_gossip_bytes_total",
+        "counter",
+        "Gossip payload bytes received and published.",
+        n.gossip_bytes,
+    );
     f.one("commons_sync_rounds_total", "counter", "Anti-entropy sessions completed.", n.syncs_completed);
     f.one("commons_sync_bytes_total", "counter", "Bytes of sync messages sent and received.", n.sync_bytes);
     f.one("commons_store_bytes", "gauge", "The store's size on disk, bytes.", core.store_bytes);
