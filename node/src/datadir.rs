@@ -83,6 +83,9 @@ impl DataDir {
     /// genesis may be added to a directory that has keys already.
     pub fn init(&self, agency_name: Option<&str>, relay: bool, genesis: Option<&Path>) -> Result<InitReport> {
         fs::create_dir_all(&self.root).with_context(|| format!("cannot create {}", self.root.display()))?;
+        // The store, config and token are this node's alone.
+        fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot restrict {} to its owner", self.root.display()))?;
         let has_keys = self.node_key().exists() || self.agency_key().exists();
         if has_keys && genesis.is_none() {
             bail!(

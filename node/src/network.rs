@@ -50,6 +50,9 @@ const INTERNAL_QUEUE: usize = 1024;
 /// refused for [`BAN_DURATION`].
 const MAX_FAULTS: u32 = 20;
 const BAN_DURATION: Duration = Duration::from_secs(600);
+/// Pings on every connection this often; one unanswered within the timeout closes it.
+const PING_INTERVAL: Duration = Duration::from_secs(5);
+const PING_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The gossipsub topic of a network.
 pub fn topic(network: &NetworkId) -> IdentTopic {
@@ -287,6 +290,9 @@ pub async fn start(
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
         .context("TCP transport")?
         .with_quic()
+        // `/dns4/…`, `/dns6/…` and `/dns/…` addresses resolve through the system's resolver.
+        .with_dns()
+        .context("DNS resolution (reading the system's resolver configuration)")?
         .with_behaviour(|key| {
             let peer_id = key.public().to_peer_id();
             let mut kad = kad::Behaviour::new(peer_id, MemoryStore::new(peer_id));
@@ -299,7 +305,9 @@ pub async fn start(
                     "/orbital-commons/1.0.0".into(),
                     key.public(),
                 )),
-                ping: ping::Behaviour::new(ping::Config::new().with_interval(Duration::from_secs(15))),
+                ping: ping::Behaviour::new(
+                    ping::Config::new().with_interval(PING_INTERVAL).with_timeout(PING_TIMEOUT),
+                ),
                 handshake: request_response::cbor::Behaviour::new(
                     [(StreamProtocol::new(HANDSHAKE_PROTOCOL), ProtocolSupport::Full)],
                     request_response::Config::default().with_request_timeout(request_timeout),
@@ -666,6 +674,13 @@ impl EventLoop {
                 if let Some(state) = self.peers.get_mut(&peer) {
                     state.latency = Some(rtt);
                 }
+            }
+            // A connection that stops answering pings is dead (a cut cable keeps a TCP
+            // connection "open" for minutes): close it, so status, metrics and the mesh tell
+            // the truth and the peer is redialled once reachable.
+            BehaviourEvent::Ping(ping::Event { peer, connection, result: Err(e) }) => {
+                tracing::info!(peer = %peer, error = %e, "peer stopped answering pings; closing the connection");
+                self.swarm.close_connection(connection);
             }
             BehaviourEvent::Kad(kad::Event::RoutingUpdated { peer, addresses, .. })
                 if !self.swarm.is_connected(&peer)
