@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use protocol::ids::{AgencyId, ObjectId};
 use protocol::records::OrbitEstimate;
+use protocol::time::Epoch;
 use serde::{Deserialize, Serialize};
 
 use crate::core::{Command, CoreHandle, JoinRequest, NodeInfo};
@@ -157,6 +158,7 @@ pub fn router(
         .route("/v1/objects/{id}", get(object))
         .route("/v1/objects/{id}/history", get(history))
         .route("/v1/catalogue", get(catalogue))
+        .route("/v1/conjunctions", get(conjunctions))
         .route("/v1/search", get(search))
         .route("/v1/members", get(members))
         .route("/v1/check", get(check))
@@ -238,6 +240,49 @@ async fn catalogue(
 ) -> ApiResult<Vec<crate::core::CatalogueEntry>> {
     let agency = q.agency.as_deref().map(parse_agency).transpose()?;
     Ok(Json(s.core.ask(|reply| Command::Catalogue { agency, reply }).await?))
+}
+
+#[derive(Debug, Deserialize)]
+struct ConjunctionsQuery {
+    object: Option<String>,
+    within_km: Option<f64>,
+    since: Option<String>,
+    until: Option<String>,
+    min_pc: Option<f64>,
+    limit: Option<usize>,
+    /// Re-screen each event with every source's estimates (default yes).
+    spread: Option<bool>,
+}
+
+async fn conjunctions(
+    State(s): State<AppState>,
+    Query(q): Query<ConjunctionsQuery>,
+) -> ApiResult<Vec<crate::core::ConjunctionReport>> {
+    let time = |name: &str, text: &Option<String>| -> Result<Option<Epoch>, ApiError> {
+        text.as_deref()
+            .map(|t| {
+                Epoch::parse_iso(t).map_err(|e| {
+                    ApiError(
+                        StatusCode::BAD_REQUEST,
+                        format!("{name}: {t:?} is not an ISO 8601 UTC time: {e}"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let query = crate::core::ConjunctionQuery {
+        object: q.object.as_deref().map(parse_object).transpose()?,
+        within_km: q.within_km,
+        since: time("since", &q.since)?,
+        until: time("until", &q.until)?,
+        min_pc: q.min_pc,
+        limit: q.limit,
+        spread: q.spread.unwrap_or(true),
+    };
+    match s.core.ask(|reply| Command::Conjunctions { query, reply }).await? {
+        Ok(reports) => Ok(Json(reports)),
+        Err(e) => Err(ApiError(StatusCode::CONFLICT, e)),
+    }
 }
 
 /// Orbit regime by perigee and apogee altitude (km): LEO (apogee ≤ 2 000), GEO (both within

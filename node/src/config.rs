@@ -102,8 +102,12 @@ pub struct ScreeningSection {
     pub interval_s: u64,
     pub window_h: f64,
     pub threshold_km: f64,
-    /// Hard-body radius used for collision probability when no per-object value is known.
+    /// Combined hard-body radius (m) for the collision probability of every pair, unless
+    /// `hbr_table` is set.
     pub hard_body_radius_m: f64,
+    /// A NASA CARA hard-body-radius table (CSV with `ObjectID` and `HBR` columns): each pair's
+    /// radius is the sum of both objects' (pairs with an object it lacks get no probability).
+    pub hbr_table: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -150,7 +154,14 @@ impl Default for StoreSection {
 }
 impl Default for ScreeningSection {
     fn default() -> Self {
-        Self { enabled: true, interval_s: 3600, window_h: 24.0, threshold_km: 5.0, hard_body_radius_m: 10.0 }
+        Self {
+            enabled: true,
+            interval_s: 3600,
+            window_h: 24.0,
+            threshold_km: 5.0,
+            hard_body_radius_m: 10.0,
+            hbr_table: None,
+        }
     }
 }
 impl Default for MetricsSection {
@@ -188,6 +199,32 @@ pub struct Config {
 }
 
 impl Config {
+    /// Screening settings when screening is on (reading the HBR table if one is configured),
+    /// with the time between full screenings.
+    pub fn screening_settings(
+        &self,
+    ) -> anyhow::Result<Option<(crate::screening::service::ScreeningSettings, std::time::Duration)>> {
+        use anyhow::Context as _;
+        let s = &self.screening;
+        if !s.enabled {
+            return Ok(None);
+        }
+        let hbr_table = match &s.hbr_table {
+            Some(path) => Some(std::sync::Arc::new(
+                crate::screening::hbr::HbrTable::read(path)
+                    .with_context(|| format!("screening.hbr_table: reading {}", path.display()))?,
+            )),
+            None => None,
+        };
+        let settings = crate::screening::service::ScreeningSettings {
+            window_s: (s.window_h * 3600.0).round() as u32,
+            threshold_km: s.threshold_km,
+            hard_body_radius_m: hbr_table.is_none().then_some(s.hard_body_radius_m),
+            hbr_table,
+        };
+        Ok(Some((settings, std::time::Duration::from_secs(s.interval_s.max(60)))))
+    }
+
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)

@@ -25,6 +25,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::orbit::ElementSet;
+use crate::screening::screen::ScreenObject;
+use crate::screening::service::{Job, ScreeningService, ScreeningSettings};
 use crate::store::Store;
 use crate::writer::{Action, Writer};
 
@@ -118,6 +120,11 @@ pub enum Command {
     Update {
         id: UpdateId,
         reply: oneshot::Sender<Option<Vec<u8>>>,
+    },
+    /// Conjunctions from this node's screening, filtered, each with its spread across sources.
+    Conjunctions {
+        query: ConjunctionQuery,
+        reply: oneshot::Sender<Result<Vec<ConjunctionReport>, String>>,
     },
     /// Consistency checks: views equal a rebuild, the store holds what the engine holds.
     Check {
@@ -214,6 +221,38 @@ pub struct CoreStatus {
     pub uptime_s: u64,
 }
 
+/// Which conjunctions to list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ConjunctionQuery {
+    /// Events involving this object.
+    pub object: Option<ObjectId>,
+    /// Miss distance at most this, km.
+    pub within_km: Option<f64>,
+    /// TCA from and until (UTC).
+    pub since: Option<Epoch>,
+    pub until: Option<Epoch>,
+    /// Collision probability at least this (events without one are left out).
+    pub min_pc: Option<f64>,
+    /// At most this many events, closest first in time; `None`: all.
+    pub limit: Option<usize>,
+    /// Re-screen each listed event with every source's estimates (costs about a millisecond
+    /// an event).
+    pub spread: bool,
+}
+
+/// One conjunction as listed: the event, the objects' names, and how the sources see it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConjunctionReport {
+    pub event: crate::screening::service::Event,
+    pub primary_name: Option<String>,
+    pub secondary_name: Option<String>,
+    /// Every pair of sources (the agency whose estimate of the primary, and of the secondary,
+    /// was used) and the miss distance they give.
+    pub spread: Option<crate::screening::screen::spread::SourceSpread<(AgencyId, AgencyId)>>,
+    /// Names of the agencies in `spread`.
+    pub agency_names: BTreeMap<String, String>,
+}
+
 /// The state of conjunction screening on this node.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ScreeningStatus {
@@ -228,6 +267,8 @@ pub struct ScreeningStatus {
     pub unpropagated: usize,
     /// Incremental re-screens since start.
     pub incremental_runs: u64,
+    /// Memory held by the screening caches (samples of every object over the window), bytes.
+    pub cache_bytes: usize,
 }
 
 /// What `commons check` reports.
@@ -339,6 +380,8 @@ pub fn now_epoch() -> Epoch {
 #[derive(Debug, Clone)]
 pub struct CoreConfig {
     pub engine: EngineConfig,
+    /// Conjunction screening, when on: its settings and the time between full screenings.
+    pub screening: Option<(ScreeningSettings, Duration)>,
 }
 
 /// Starts the engine task: restores the engine from the store and runs until shutdown.
@@ -377,10 +420,19 @@ pub fn spawn(
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
     let (net_tx, net_rx) = mpsc::channel(NETWORK_OUTPUT_QUEUE);
     let writer = Writer::spawn(store.clone(), net_tx)?;
+    let screening = match config.screening {
+        Some((settings, interval)) => {
+            Some((ScreeningService::start(settings, store.clone()).context("starting screening")?, interval))
+        }
+        None => None,
+    };
     let mut core = Core {
         engine,
         store,
         writer,
+        screening,
+        screen_dirty: BTreeSet::new(),
+        last_full_screening: None,
         started: now_epoch(),
         started_instant: Instant::now(),
         dirty_views: BTreeSet::new(),
@@ -415,6 +467,11 @@ struct Core {
     store: Store,
     /// Carries out each step's writes, then its outputs and replies (see [`crate::writer`]).
     writer: Writer,
+    /// Conjunction screening and the time between full screenings, when on.
+    screening: Option<(ScreeningService, Duration)>,
+    /// Objects whose shared orbit may have changed since they were last handed to screening.
+    screen_dirty: BTreeSet<ObjectId>,
+    last_full_screening: Option<Instant>,
     started: Epoch,
     started_instant: Instant,
     dirty_views: BTreeSet<ObjectId>,
@@ -443,6 +500,9 @@ impl Core {
             match command {
                 Command::Shutdown { reply } => {
                     self.writer.close();
+                    if let Some((screening, _)) = self.screening.as_mut() {
+                        screening.stop();
+                    }
                     self.persist_views_if_due(true);
                     if let Err(e) = self.store.mark_closed() {
                         tracing::error!(error = %e, "flushing the store at shutdown failed");
@@ -453,6 +513,7 @@ impl Core {
                 Command::Tick => {
                     self.run_engine(Input::Tick);
                     self.persist_views_if_due(false);
+                    self.feed_screening();
                 }
                 command => self.handle(command),
             }
@@ -504,6 +565,7 @@ impl Core {
                         if let StoreOp::PutHeader { id, signed } = op {
                             if let Some(object) = signed.header.object {
                                 self.dirty_views.insert(object);
+                                self.screen_dirty.insert(object);
                             }
                             self.record_arrival(*id, arrived);
                         }
@@ -522,7 +584,10 @@ impl Core {
                     tracing::info!(peer = %peer, %reason, "peer sent invalid data");
                     step.push(Action::Network(NetworkOutput::Penalise { peer, reason }));
                 }
-                Effect::ViewsChanged(objects) => self.dirty_views.extend(objects),
+                Effect::ViewsChanged(objects) => {
+                    self.screen_dirty.extend(objects.iter().copied());
+                    self.dirty_views.extend(objects);
+                }
                 Effect::MembershipChanged => step.push(Action::Network(NetworkOutput::MembershipChanged)),
                 Effect::SendSync { peer, request } => {
                     step.push(Action::Network(NetworkOutput::SendSync { peer, request }))
@@ -542,6 +607,110 @@ impl Core {
         self.writer.then(Box::new(move || {
             let _ = reply.send(value);
         }));
+    }
+
+    /// Hands the shared catalogue to screening: all of it when no full screening ran yet or the
+    /// interval has passed (the window moves with the clock), else the objects whose shared
+    /// orbit changed. A full queue keeps them for the next tick.
+    fn feed_screening(&mut self) {
+        let Some(interval) = self.screening.as_ref().map(|(_, interval)| *interval) else { return };
+        let full_due = self.last_full_screening.is_none_or(|t| t.elapsed() >= interval);
+        // A change to most of the catalogue is cheaper to screen in full.
+        let mostly_changed = self.screen_dirty.len() * 4 > self.engine.state().n_objects().max(1);
+        let job = if full_due || (mostly_changed && !self.screen_dirty.is_empty()) {
+            let objects: Vec<ObjectId> = self.engine.state().objects().copied().collect();
+            let objects = objects.iter().filter_map(|o| self.shared_orbit(o)).collect();
+            Job::Full { start: now_epoch(), objects }
+        } else if !self.screen_dirty.is_empty() {
+            let (mut changed, mut removed) = (Vec::new(), Vec::new());
+            let dirty: Vec<ObjectId> = self.screen_dirty.iter().copied().collect();
+            for object in dirty {
+                match self.shared_orbit(&object) {
+                    Some(o) => changed.push(o),
+                    None => removed.push(object),
+                }
+            }
+            Job::Changed { changed, removed }
+        } else {
+            return;
+        };
+        let full = matches!(job, Job::Full { .. });
+        let Some((service, _)) = &self.screening else { return };
+        if service.try_submit(job).is_ok() {
+            self.screen_dirty.clear();
+            if full {
+                self.last_full_screening = Some(Instant::now());
+            }
+        }
+    }
+
+    fn conjunctions(&mut self, query: &ConjunctionQuery) -> Result<Vec<ConjunctionReport>, String> {
+        let Some((service, _)) = &self.screening else {
+            return Err("screening is off on this node ([screening] enabled = false in its config)".into());
+        };
+        let events = service.events();
+        let selected: Vec<&crate::screening::service::Event> = events
+            .iter()
+            .filter(|e| query.object.is_none_or(|o| e.primary == o || e.secondary == o))
+            .filter(|e| query.within_km.is_none_or(|d| e.miss_distance_km <= d))
+            .filter(|e| query.since.is_none_or(|t| e.tca >= t))
+            .filter(|e| query.until.is_none_or(|t| e.tca <= t))
+            .filter(|e| {
+                query.min_pc.is_none_or(|min| match &e.probability {
+                    crate::screening::screen::CollisionProbability::Computed { pc, .. } => *pc >= min,
+                    _ => false,
+                })
+            })
+            .take(query.limit.unwrap_or(usize::MAX))
+            .collect();
+        let mut out = Vec::with_capacity(selected.len());
+        for event in selected {
+            let mut agency_names = BTreeMap::new();
+            let spread = if query.spread {
+                let of = |core: &mut Self, o: &ObjectId| {
+                    core.engine.view(o).map(|v| v.current.clone()).unwrap_or_default()
+                };
+                let (primary, secondary) = (of(self, &event.primary), of(self, &event.secondary));
+                let mut sources = Vec::new();
+                for p in &primary {
+                    for s in &secondary {
+                        sources.push(crate::screening::screen::spread::SourceEstimates {
+                            source: (p.agency, s.agency),
+                            primary: p.estimate.clone(),
+                            secondary: s.estimate.clone(),
+                        });
+                    }
+                }
+                for c in primary.iter().chain(&secondary) {
+                    if let Some(name) = agency_name(self.engine.state(), &c.agency) {
+                        agency_names.insert(c.agency.to_hex(), name);
+                    }
+                }
+                Some(crate::screening::screen::spread::source_spread(
+                    event.tca,
+                    crate::screening::screen::spread::DEFAULT_SEARCH_HALF_WIDTH_S,
+                    sources,
+                ))
+            } else {
+                None
+            };
+            let name =
+                |core: &mut Self, o: &ObjectId| core.engine.view(o).and_then(|v| v.consensus.name.clone());
+            out.push(ConjunctionReport {
+                primary_name: name(self, &event.primary),
+                secondary_name: name(self, &event.secondary),
+                event: event.clone(),
+                spread,
+                agency_names,
+            });
+        }
+        Ok(out)
+    }
+
+    /// An object's shared orbit as screening takes it: the estimate and its update id.
+    fn shared_orbit(&mut self, object: &ObjectId) -> Option<ScreenObject<UpdateId>> {
+        let shared = self.engine.view(object)?.shared.as_ref()?;
+        Some(ScreenObject { estimate: shared.estimate.clone(), source: shared.update_id })
     }
 
     /// Remembers when an update arrived, for the last [`ARRIVALS_KEPT`] updates.
@@ -630,6 +799,9 @@ impl Core {
             Command::Update { id, reply } => {
                 self.writer.wait_durable();
                 let _ = reply.send(self.engine.envelope(&id).map(|e| e.to_bytes()));
+            }
+            Command::Conjunctions { query, reply } => {
+                let _ = reply.send(self.conjunctions(&query));
             }
             Command::Check { reply } => {
                 self.writer.wait_durable();
@@ -771,7 +943,7 @@ impl Core {
             defective: stats.defective,
             rejected: stats.rejected.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
             store_bytes: self.store.size_on_disk(),
-            screening: None,
+            screening: self.screening.as_ref().map(|(s, _)| s.status()),
             started_at: self.started.to_iso_millis(),
             uptime_s: self.started_instant.elapsed().as_secs(),
         }

@@ -34,8 +34,9 @@ pub async fn run(
         ..EngineConfig::default()
     };
     let agency = signer.as_ref().map(|s| s.agency());
+    let screening = config.screening_settings()?;
     let (core, network_outputs, engine_thread) =
-        core::spawn(genesis.clone(), store, signer, CoreConfig { engine: engine_config })?;
+        core::spawn(genesis.clone(), store, signer, CoreConfig { engine: engine_config, screening })?;
     let network = if config.network_enabled {
         Some(
             crate::network::start(&config, keypair.clone(), network_id, core.clone(), network_outputs)

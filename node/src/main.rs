@@ -37,7 +37,7 @@ enum Command {
     History(catalogue::HistoryArgs),
     /// Sign element sets (TLE, 3LE, OMM, CSV) as this agency and store them.
     Submit(catalogue::SubmitArgs),
-    /// Write the shared catalogue, or one agency's, as TLE, 3LE, OMM or CSV.
+    /// Write the shared catalogue, or one agency's, as TLE, 3LE, OMM or CSV; or conjunctions as CDM.
     Export(catalogue::ExportArgs),
     /// Connected peers: id, agency, addresses, score, latency.
     Peers,
@@ -62,6 +62,10 @@ enum Command {
     Propagate(node::cli::propagate::PropagateArgs),
     /// Collision probability of a conjunction data message (Foster 2D).
     Pc(node::cli::pc::PcArgs),
+    /// Conjunction screening of element sets over a window, offline.
+    Screen(node::cli::screen::ScreenArgs),
+    /// Close approaches this node's screening found, with how each source sees them.
+    Conjunctions(node::cli::conjunctions::ConjunctionsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,5 +125,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Convert(args) => node::cli::convert::run(args),
         Command::Propagate(args) => node::cli::propagate::run(args),
         Command::Pc(args) => node::cli::pc::run(args),
+        Command::Screen(args) => node::cli::screen::run(args),
+        Command::Conjunctions(args) => node::cli::conjunctions::run(args, opts),
     }
 }

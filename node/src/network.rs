@@ -678,7 +678,11 @@ impl EventLoop {
             // A connection that stops answering pings is dead (a cut cable keeps a TCP
             // connection "open" for minutes): close it, so status, metrics and the mesh tell
             // the truth and the peer is redialled once reachable.
-            BehaviourEvent::Ping(ping::Event { peer, connection, result: Err(e) }) => {
+            // (A peer that does not serve ping at all is left alone: the failure is then
+            // `Unsupported`, at once, and says nothing about the connection.)
+            BehaviourEvent::Ping(ping::Event { peer, connection, result: Err(e) })
+                if !matches!(e, ping::Failure::Unsupported) =>
+            {
                 tracing::info!(peer = %peer, error = %e, "peer stopped answering pings; closing the connection");
                 self.swarm.close_connection(connection);
             }

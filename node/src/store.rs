@@ -379,10 +379,33 @@ impl Store {
         self.views.is_empty()
     }
 
-    /// The conjunctions tree, for the screening module (local results, not replicated).
-    pub fn put_conjunction(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.conjunctions.insert(key, value)?;
+    /// Replaces every stored conjunction (after a full screening).
+    pub fn replace_conjunctions(&self, rows: &[(Vec<u8>, Vec<u8>)]) -> Result<(), StoreError> {
+        self.conjunctions.clear()?;
+        self.update_conjunctions(&[], rows)
+    }
+
+    /// Removes some stored conjunctions and adds others, in one batch (an incremental
+    /// re-screening).
+    pub fn update_conjunctions(
+        &self,
+        remove: &[Vec<u8>],
+        add: &[(Vec<u8>, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for key in remove {
+            batch.remove(key.as_slice());
+        }
+        for (key, value) in add {
+            batch.insert(key.as_slice(), value.as_slice());
+        }
+        self.conjunctions.apply_batch(batch)?;
         Ok(())
+    }
+
+    /// Every stored conjunction's value, in key order.
+    pub fn stored_conjunctions(&self) -> impl Iterator<Item = Result<Vec<u8>, StoreError>> + '_ {
+        self.conjunctions.iter().map(|item| Ok(item?.1.to_vec()))
     }
 
     pub fn flush(&self) -> Result<(), StoreError> {

@@ -308,3 +308,94 @@ fn bad_input_gets_a_clear_error_and_leaves_the_store_unchanged() {
     let db = sled::open(s.dir.join("store")).unwrap();
     assert_eq!(db.open_tree("headers").unwrap().len(), before, "the store is unchanged");
 }
+
+/// A circular 15.5 rev/day orbit through the x axis at `epoch` (the ascending node), inclined
+/// `inclination_deg`, `ahead_deg` of mean anomaly past the node.
+fn crossing(object: u32, inclination_deg: f64, ahead_deg: f64, epoch: Epoch) -> node::orbit::ElementSet {
+    let estimate = protocol::records::OrbitEstimate {
+        object: protocol::ids::ObjectId::Norad(object),
+        epoch,
+        mean_motion_rev_per_day: 15.5,
+        eccentricity: 0.0001,
+        inclination_deg,
+        ra_of_asc_node_deg: 0.0,
+        arg_of_pericenter_deg: 0.0,
+        mean_anomaly_deg: ahead_deg,
+        bstar: 0.0,
+        mean_motion_dot: 0.0,
+        ..node::synthetic::iss_2020_07_12()
+    };
+    node::orbit::ElementSet { estimate, name: Some(format!("CROSSING {object}")), cospar_id: None }
+}
+
+#[test]
+fn the_node_screens_its_catalogue_and_rescreens_a_changed_object_incrementally() {
+    let s = setup(64 << 20);
+    std::fs::write(
+        s.dir.join("config.toml"),
+        "[api]\nlisten = \"127.0.0.1:0\"\n[network]\nenabled = false\n\
+         [screening]\nenabled = true\ninterval_s = 3600\nwindow_h = 24.0\nthreshold_km = 20.0\n",
+    )
+    .unwrap();
+    let node = RunningNode::start(&s.dir);
+    let client = node.client();
+    // An equatorial and a polar orbit through the same node, 0.01° apart, an hour from now:
+    // they cross within a few km there (SGP4's short-period terms differ with inclination), and
+    // drift apart along track after. Twenty other objects around them.
+    let epoch = node::core::now_epoch().plus_micros(3_600_000_000);
+    let mut sets = node::synthetic::catalogue(20, epoch, 5);
+    sets.push(crossing(95_001, 0.0, 0.0, epoch));
+    sets.push(crossing(95_002, 90.0, 0.01, epoch));
+    let summary: SubmitSummary = client.post("/v1/submit", &SubmitRequest::of(&sets)).unwrap();
+    assert_eq!(summary.accepted, 22, "{summary:?}");
+    let screened = |c: &Client| -> serde_json::Value {
+        let status: serde_json::Value = c.get("/v1/status").unwrap();
+        status["core"]["screening"].clone()
+    };
+    wait_for("a screening with the crossing pair", Duration::from_secs(120), || {
+        screened(&client)["objects"].as_u64() == Some(22)
+    });
+    let reports: Vec<node::core::ConjunctionReport> = client.get("/v1/conjunctions?object=95002").unwrap();
+    assert!(!reports.is_empty(), "the crossing at the node is found");
+    for r in &reports {
+        let e = &r.event;
+        assert_eq!((e.primary.to_string(), e.secondary.to_string()), ("95001".into(), "95002".into()));
+        assert!(e.miss_distance_km < 20.0, "{}", e.miss_distance_km);
+        assert!(e.relative_speed_km_s > 9.0, "crossing at right angles: {}", e.relative_speed_km_s);
+        // One agency publishes both: one source pair, which sees the same approach.
+        let spread = r.spread.as_ref().expect("spread requested by default");
+        assert_eq!(spread.per_source.len(), 1);
+        let min = spread.min_miss_km.expect("the source re-screens the pair");
+        assert!((min - e.miss_distance_km).abs() < 0.01, "{min} vs {}", e.miss_distance_km);
+        assert_eq!(r.primary_name.as_deref(), Some("CROSSING 95001"));
+    }
+
+    // The CLI lists them, and exports them as CDMs.
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&ok(commons(
+        &s.dir,
+        &["--json", "conjunctions", "--object", "95002", "--within", "20km"],
+    )))
+    .unwrap();
+    assert_eq!(listed.len(), reports.len().min(50));
+    let table = ok(commons(&s.dir, &["conjunctions", "--object", "95001"]));
+    assert!(table.contains("95001 CROSSING 95001") && table.contains("source pair"), "{table}");
+    let cdms = ok(commons(&s.dir, &["export", "--format", "cdm"]));
+    let all: Vec<node::core::ConjunctionReport> = client.get("/v1/conjunctions?spread=false").unwrap();
+    assert_eq!(cdms.matches("CCSDS_CDM_VERS").count(), all.len());
+    let first = cdms.split("CCSDS_CDM_VERS").nth(1).expect("one message");
+    let parsed = node::orbit::cdm::parse(&format!("CCSDS_CDM_VERS{first}"), "export").expect("a valid CDM");
+    assert!((parsed.relative.miss_distance_m - all[0].event.miss_distance_km * 1000.0).abs() < 1e-3);
+
+    // The polar object moves 10° ahead: the approaches open to a thousand km. Only it is
+    // re-screened, and its events go.
+    let before = screened(&client)["incremental_runs"].as_u64().unwrap_or(0);
+    let moved = crossing(95_002, 90.0, 10.0, epoch.plus_micros(1_000_000));
+    let _: SubmitSummary =
+        client.post("/v1/submit", &SubmitRequest::of(std::slice::from_ref(&moved))).unwrap();
+    wait_for("the incremental re-screen", Duration::from_secs(60), || {
+        screened(&client)["incremental_runs"].as_u64().unwrap_or(0) > before
+    });
+    let after: Vec<node::core::ConjunctionReport> = client.get("/v1/conjunctions?object=95002").unwrap();
+    assert!(after.is_empty(), "{} events left", after.len());
+    node.stop();
+}

@@ -380,7 +380,8 @@ pub fn submit(args: SubmitArgs, opts: &NodeOpts) -> Result<()> {
 
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
-    /// tle, 3le, omm-kvn, omm-xml, omm-json or csv.
+    /// tle, 3le, omm-kvn, omm-xml, omm-json or csv; or cdm for this node's conjunctions (with
+    /// -o DIR, one file per event).
     #[arg(long, default_value = "3le")]
     pub format: String,
     /// One agency's current estimates (hex or base58 id) instead of the shared catalogue.
@@ -404,6 +405,12 @@ pub fn parse_output_format(text: &str) -> Result<OutputFormat> {
 }
 
 pub fn export(args: ExportArgs, opts: &NodeOpts) -> Result<()> {
+    if args.format == "cdm" {
+        if args.agency.is_some() {
+            bail!("--agency does not apply to --format cdm: conjunctions are this node's screening of the shared catalogue");
+        }
+        return super::conjunctions::export_cdm(opts, args.output.as_deref());
+    }
     let format = parse_output_format(&args.format)?;
     let path = match &args.agency {
         Some(a) => format!("/v1/catalogue?agency={}", url_escape(a)),
