@@ -2,7 +2,9 @@
 //! daemon (the same `daemon::run` as `commons node run`) with its own data directory, keys
 //! and store. Agencies publish their share of a catalogue (the shared 2023-03-31 catalogue when
 //! present, else a synthetic population generated in code), the network converges, one
-//! agency's newer estimate sits beside another's, and everything stops cleanly.
+//! agency's newer estimate sits beside another's, one node screens the catalogue for
+//! conjunctions and shows the closest with how each source sees them, and everything stops
+//! cleanly.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -29,11 +31,11 @@ struct DemoNode {
 }
 
 impl DemoNode {
-    fn start(label: &str, dir: &DataDir, bootstrap: &[String]) -> Result<DemoNode> {
+    fn start(label: &str, dir: &DataDir, bootstrap: &[String], screening: bool) -> Result<DemoNode> {
         let list = bootstrap.iter().map(|b| format!("\"{b}\"")).collect::<Vec<_>>().join(", ");
         let toml = format!(
             "data_dir = \"{}\"\n[api]\nlisten = \"127.0.0.1:0\"\n[network]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nbootstrap = [{list}]\n\
-             [gossip]\nheartbeat_ms = 200\nmesh_n = 4\nmesh_n_low = 2\nmesh_n_high = 8\n[sync]\ninterval_s = 1\n[store]\ncache_mb = 16\n[screening]\nenabled = false\n",
+             [gossip]\nheartbeat_ms = 200\nmesh_n = 4\nmesh_n_low = 2\nmesh_n_high = 8\n[sync]\ninterval_s = 1\n[store]\ncache_mb = 16\n[screening]\nenabled = {screening}\nwindow_h = 24.0\nthreshold_km = 5.0\n",
             dir.root().display()
         );
         let config = Config::from_toml(&toml, None)?;
@@ -124,6 +126,68 @@ fn submit(client: &Client, sets: &[ElementSet]) -> Result<SubmitSummary> {
     client.post("/v1/submit", &request)
 }
 
+/// Waits for University East's screening of the converged catalogue and prints the closest
+/// approaches, with how the sources see each.
+fn show_conjunctions(east: &DemoNode) -> Result<()> {
+    let t = Instant::now();
+    let deadline = t + Duration::from_secs(60);
+    let screening = loop {
+        let status = east.status()?;
+        let s = &status["core"]["screening"];
+        let objects = s["objects"].as_u64().unwrap_or(0);
+        if objects > 0 && objects >= status["core"]["objects"].as_u64().unwrap_or(u64::MAX) {
+            break s.clone();
+        }
+        if Instant::now() > deadline {
+            bail!("University East's screening did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let reports: Vec<crate::core::ConjunctionReport> = east.client.get("/v1/conjunctions?limit=200")?;
+    println!(
+        "6. University East screened its own copy of the catalogue ({} objects, the next 24 h, 5 km): {} close approaches.",
+        screening["objects"],
+        screening["conjunctions"]
+    );
+    let mut closest: Vec<&crate::core::ConjunctionReport> = reports.iter().collect();
+    closest.sort_by(|a, b| a.event.miss_distance_km.total_cmp(&b.event.miss_distance_km));
+    if closest.is_empty() {
+        println!("   none within 5 km in this sample of the catalogue.");
+    }
+    for r in closest.iter().take(5) {
+        let e = &r.event;
+        let who = |o: protocol::ids::ObjectId, n: &Option<String>| match n {
+            Some(n) => format!("{o} ({n})"),
+            None => o.to_string(),
+        };
+        let sources: Vec<String> = r
+            .spread
+            .iter()
+            .flat_map(|s| s.per_source.iter())
+            .map(|p| {
+                let name = |a: &protocol::ids::AgencyId| {
+                    r.agency_names.get(&a.to_hex()).cloned().unwrap_or_else(|| a.short())
+                };
+                let miss = p
+                    .approach
+                    .as_ref()
+                    .map_or("no approach".to_owned(), |a| format!("{:.3} km", a.miss_distance_km));
+                format!("{} × {}: {miss}", name(&p.source.0), name(&p.source.1))
+            })
+            .collect();
+        println!(
+            "   {}  {} and {}: {:.3} km at {:.1} km/s; by source: {}",
+            e.tca.to_iso_millis(),
+            who(e.primary, &r.primary_name),
+            who(e.secondary, &r.secondary_name),
+            e.miss_distance_km,
+            e.relative_speed_km_s,
+            sources.join("; ")
+        );
+    }
+    Ok(())
+}
+
 /// Runs the demo in a temporary directory that it removes at the end.
 pub fn run() -> Result<()> {
     let root: PathBuf = std::env::temp_dir().join(format!("commons-demo-{}", std::process::id()));
@@ -180,11 +244,12 @@ fn run_in(root: &Path) -> Result<()> {
         genesis.network_id().short()
     );
 
-    let east = DemoNode::start("University East", &signing[2], &[])?;
-    let north = DemoNode::start("Agency North", &signing[0], std::slice::from_ref(&east.p2p))?;
-    let north_relay = DemoNode::start("North relay", &relays[0], std::slice::from_ref(&north.p2p))?;
-    let south = DemoNode::start("Agency South", &signing[1], std::slice::from_ref(&east.p2p))?;
-    let south_relay = DemoNode::start("South relay", &relays[1], std::slice::from_ref(&south.p2p))?;
+    // University East's node also screens the catalogue for conjunctions (every node may).
+    let east = DemoNode::start("University East", &signing[2], &[], true)?;
+    let north = DemoNode::start("Agency North", &signing[0], std::slice::from_ref(&east.p2p), false)?;
+    let north_relay = DemoNode::start("North relay", &relays[0], std::slice::from_ref(&north.p2p), false)?;
+    let south = DemoNode::start("Agency South", &signing[1], std::slice::from_ref(&east.p2p), false)?;
+    let south_relay = DemoNode::start("South relay", &relays[1], std::slice::from_ref(&south.p2p), false)?;
     let nodes = [&north, &north_relay, &south, &south_relay, &east];
     let deadline = Instant::now() + Duration::from_secs(30);
     while nodes
@@ -272,7 +337,7 @@ fn run_in(root: &Path) -> Result<()> {
             }
         );
     }
-    println!("6. Conjunction screening comes with the screening work (issue 6); this demo stops here.");
+    show_conjunctions(&east)?;
     for mut node in [north_relay, south_relay, north, south, east] {
         node.stop();
     }
