@@ -1,8 +1,12 @@
-//! `commons-sim`: runs the deterministic simulator (`run`), and measures its speed (`bench`).
+//! `commons-sim`: runs the deterministic simulator (`run`), measures its speed (`bench`), and
+//! runs a cluster of real `commons` nodes with faults (`cluster`).
+
+mod cluster;
 
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -71,6 +75,190 @@ impl RunArgs {
     }
 }
 
+const CLUSTER_HELP: &str =
+    "The run: set up N data directories (node i belongs to agency i % A; nodes 0..A sign,
+the others relay) and one genesis; start the seeds, then every node; each agency publishes its
+share of the catalogue; the stream of --rate updates/s begins; after --warmup-s, the faults in
+turn (kill -9 and restart, partition and heal), each followed by a wait until every node agrees
+and --settle-s; after --tail-s the stream stops. Progress goes to standard error, the JSON
+report to standard output (or --json), the plot to --svg. Exit status 1 when an acknowledged
+update did not reach every node or the nodes did not converge, 2 on an error.
+
+The commons binary: --commons PATH, else $COMMONS_BIN, else next to commons-sim. Build it with
+  cargo build --release -p commons-node --bin commons
+
+The benchmark (README): 100 nodes, 10 updates/s, a partition of 30 nodes:
+  commons-sim cluster --nodes 100 --agencies 3 --rate 10 --partition-size 30 --cache-mb 4";
+
+/// Seconds, as a non-negative decimal number.
+fn seconds(text: &str) -> std::result::Result<Duration, String> {
+    let value: f64 = text.parse().map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(value.is_finite() && (0.0..=86_400.0).contains(&value)) {
+        return Err(format!("{text}: seconds between 0 and 86400"));
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+/// How many objects of the catalogue to publish: a count, or all of them (`None`).
+#[derive(Debug, Clone, Copy)]
+struct Objects(Option<usize>);
+
+/// A count of objects, or `all`.
+fn objects(text: &str) -> std::result::Result<Objects, String> {
+    if text == "all" {
+        return Ok(Objects(None));
+    }
+    match text.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(Objects(Some(n))),
+        _ => Err(format!("{text:?}: a positive number of objects, or `all`")),
+    }
+}
+
+#[derive(clap::Args, Debug)]
+struct ClusterArgs {
+    /// Real nodes to start.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..=cluster::MAX_NODES as u64))]
+    nodes: u64,
+    /// Agencies (founders of the genesis), at least 2; each has one signing node.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(2..=cluster::MAX_NODES as u64))]
+    agencies: u64,
+    /// Stream updates per second, all agencies together.
+    #[arg(long, default_value_t = 10.0)]
+    rate: f64,
+    /// Objects of the catalogue published before the stream: a number, or `all`.
+    #[arg(long, default_value = "3000", value_parser = objects)]
+    objects: Objects,
+    /// Element sets from: auto (the shared data's real catalogue if present), real, synthetic.
+    #[arg(long, default_value = "auto")]
+    catalogue: CatalogueChoice,
+    /// Nodes every other node bootstraps from.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=cluster::MAX_NODES as u64))]
+    seeds: u64,
+    /// Random peers each node dials besides the seeds.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(0..=64))]
+    degree: u64,
+    /// Nodes killed with SIGKILL (one at a time) and restarted.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=100))]
+    kills: u64,
+    /// Seconds a killed node stays down.
+    #[arg(long, default_value = "5", value_parser = seconds)]
+    down_s: Duration,
+    /// Partitions (one at a time), each healed.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=100))]
+    partitions: u64,
+    /// Nodes on the minority side of a partition. Default: 30 % of --nodes.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=cluster::MAX_NODES as u64))]
+    partition_size: Option<u64>,
+    /// Seconds a partition lasts.
+    #[arg(long, default_value = "15", value_parser = seconds)]
+    partition_s: Duration,
+    /// Seconds of stream before the first fault.
+    #[arg(long, default_value = "20", value_parser = seconds)]
+    warmup_s: Duration,
+    /// Seconds of stream after each fault's convergence.
+    #[arg(long, default_value = "15", value_parser = seconds)]
+    settle_s: Duration,
+    /// Seconds of stream after the last fault.
+    #[arg(long, default_value = "10", value_parser = seconds)]
+    tail_s: Duration,
+    /// Seconds of quiet, catalogue held, before memory at idle is read.
+    #[arg(long, default_value = "5", value_parser = seconds)]
+    idle_s: Duration,
+    /// Keep streaming while waiting for convergence after a heal (digests then rarely match:
+    /// convergence is measured from arrival times only).
+    #[arg(long)]
+    stream_through_heals: bool,
+    /// The nodes' gossipsub heartbeat, ms.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    heartbeat_ms: u64,
+    /// The nodes' anti-entropy interval, seconds.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    sync_interval_s: u64,
+    /// The nodes' store page cache, MiB (small: many nodes share one machine).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    cache_mb: u64,
+    /// Let the nodes screen for conjunctions (off: it is CPU the cluster does not measure).
+    #[arg(long)]
+    screening: bool,
+    /// RUST_LOG for the nodes (each logs to node.log in its data directory).
+    #[arg(long, default_value = "warn")]
+    node_log: String,
+    /// Seconds a node may take to start (and the cluster to connect).
+    #[arg(long, default_value = "120", value_parser = seconds)]
+    start_timeout_s: Duration,
+    /// Seconds the nodes may take to agree on the catalogue.
+    #[arg(long, default_value = "900", value_parser = seconds)]
+    catalogue_timeout_s: Duration,
+    /// Seconds the nodes may take to agree after a heal, and after the stream.
+    #[arg(long, default_value = "120", value_parser = seconds)]
+    converge_timeout_s: Duration,
+    /// Milliseconds between samples of every node's status and /proc.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    sample_ms: u64,
+    /// Seed of the random choices (links, victims, partition sides).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The commons binary.
+    #[arg(long, env = "COMMONS_BIN")]
+    commons: Option<PathBuf>,
+    /// Where the run's directory is made. Default: the system's temporary directory.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Keep the nodes' data directories and logs.
+    #[arg(long)]
+    keep: bool,
+    /// Write the JSON report to this file instead of standard output.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write the plot here.
+    #[arg(long, default_value = "cluster.svg")]
+    svg: PathBuf,
+    /// No progress on standard error.
+    #[arg(long)]
+    quiet: bool,
+}
+
+impl ClusterArgs {
+    /// The run's settings, checked (before the commons binary is looked for, so that a bad
+    /// setting is named first).
+    fn config(&self) -> Result<cluster::ClusterConfig> {
+        let mut c = cluster::ClusterConfig::new(self.nodes as usize, self.agencies as usize, PathBuf::new());
+        c.seeds = self.seeds as usize;
+        c.degree = self.degree as usize;
+        c.rate_per_s = self.rate;
+        c.objects = self.objects.0;
+        c.catalogue = self.catalogue;
+        c.kills = self.kills as usize;
+        c.down = self.down_s;
+        c.partitions = self.partitions as usize;
+        c.partition_size = self.partition_size.map(|p| p as usize);
+        c.partition = self.partition_s;
+        c.warmup = self.warmup_s;
+        c.settle = self.settle_s;
+        c.tail = self.tail_s;
+        c.idle = self.idle_s;
+        c.stream_through_heals = self.stream_through_heals;
+        c.start_timeout = self.start_timeout_s;
+        c.catalogue_timeout = self.catalogue_timeout_s;
+        c.converge_timeout = self.converge_timeout_s;
+        c.sample_every = Duration::from_millis(self.sample_ms);
+        c.node = cluster::nodes::NodeSettings {
+            heartbeat_ms: self.heartbeat_ms,
+            sync_interval_s: self.sync_interval_s,
+            cache_mb: self.cache_mb,
+            screening: self.screening,
+            log_filter: self.node_log.clone(),
+        };
+        c.seed = self.seed;
+        c.dir = self.dir.clone();
+        c.keep = self.keep;
+        c.progress = !self.quiet;
+        c.validate()?;
+        c.commons = cluster::nodes::find_commons(self.commons.as_deref())?;
+        Ok(c)
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Runs one simulation, checks it, and reports: JSON on standard output (or to --json),
@@ -101,6 +289,11 @@ enum Command {
         #[arg(long, default_value = "auto")]
         catalogue: CatalogueChoice,
     },
+    /// Starts N real `commons node run` processes on 127.0.0.1, publishes a catalogue and a
+    /// stream of updates, kills and restarts nodes, partitions and heals, and measures
+    /// delivery latency, convergence, memory and bandwidth: a JSON report and an SVG plot.
+    #[command(after_help = CLUSTER_HELP)]
+    Cluster(Box<ClusterArgs>),
 }
 
 fn main() -> ExitCode {
@@ -174,5 +367,26 @@ fn real_main() -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Cluster(args) => run_cluster(&args),
     }
+}
+
+fn run_cluster(args: &ClusterArgs) -> Result<ExitCode> {
+    let config = args.config()?;
+    let stop = cluster::wait::interrupt_flag()?;
+    let report = cluster::run(&config, &stop)?;
+    let text = serde_json::to_string_pretty(&report).context("encoding the report")?;
+    match &args.json {
+        Some(path) => std::fs::write(path, text + "\n")
+            .with_context(|| format!("writing the report to {}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{text}").context("writing the report to standard output")?;
+        }
+    }
+    std::fs::write(&args.svg, cluster::svg::plot(&report))
+        .with_context(|| format!("writing the plot to {}", args.svg.display()))?;
+    eprint!("{}", report.summary());
+    eprintln!("plot: {}", args.svg.display());
+    Ok(if report.passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
