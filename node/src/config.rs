@@ -62,6 +62,8 @@ pub struct NetworkSection {
     pub max_connections: u32,
     /// Most connections per peer.
     pub max_connections_per_peer: u32,
+    /// Peers discovered through Kademlia are dialled while fewer than this are connected.
+    pub target_peers: u32,
     /// Gossiped updates per second one peer may send; more are ignored (they arrive by sync).
     pub max_updates_per_peer_per_s: u32,
     /// Gossiped updates per second one author's updates may arrive at; more are ignored.
@@ -132,6 +134,7 @@ impl Default for NetworkSection {
             allow_observers: false,
             max_connections: 256,
             max_connections_per_peer: 2,
+            target_peers: 16,
             max_updates_per_peer_per_s: 2000,
             max_updates_per_author_per_s: 1000,
         }
@@ -183,6 +186,7 @@ pub struct Config {
     pub allow_observers: bool,
     pub max_connections: u32,
     pub max_connections_per_peer: u32,
+    pub target_peers: u32,
     pub max_updates_per_peer_per_s: u32,
     pub max_updates_per_author_per_s: u32,
     pub heartbeat: Duration,
@@ -271,6 +275,12 @@ impl ConfigFile {
         };
         let listen = parse_addrs("network.listen", &self.network.listen)?;
         let bootstrap = parse_addrs("network.bootstrap", &self.network.bootstrap)?;
+        if self.network.target_peers == 0 || self.network.target_peers > self.network.max_connections {
+            return Err(invalid(
+                "network.target_peers",
+                "must be at least 1 and at most max_connections".into(),
+            ));
+        }
         let g = &self.gossip;
         if !(g.mesh_n_low <= g.mesh_n && g.mesh_n <= g.mesh_n_high) || g.mesh_n_low == 0 {
             return Err(invalid("gossip.mesh_n", "needs 0 < mesh_n_low <= mesh_n <= mesh_n_high".into()));
@@ -316,6 +326,7 @@ impl ConfigFile {
             allow_observers: self.network.allow_observers,
             max_connections: self.network.max_connections,
             max_connections_per_peer: self.network.max_connections_per_peer,
+            target_peers: self.network.target_peers,
             max_updates_per_peer_per_s: self.network.max_updates_per_peer_per_s,
             max_updates_per_author_per_s: self.network.max_updates_per_author_per_s,
             heartbeat: Duration::from_millis(g.heartbeat_ms),

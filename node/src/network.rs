@@ -350,6 +350,7 @@ pub async fn start(
         peers: HashMap::new(),
         bootstrap,
         bootstrap_addrs: config.bootstrap.clone(),
+        target_peers: config.target_peers as usize,
         allow_observers: config.allow_observers,
         blocked: HashMap::new(),
         known_addrs: HashMap::new(),
@@ -428,6 +429,9 @@ struct EventLoop {
     peers: HashMap<PeerId, PeerState>,
     bootstrap: HashSet<PeerId>,
     bootstrap_addrs: Vec<Multiaddr>,
+    /// Peers this node dials discovered peers up to (incoming connections may add more, up to
+    /// `max_connections`).
+    target_peers: usize,
     allow_observers: bool,
     blocked: HashMap<PeerId, Option<Instant>>,
     /// The last address each peer was reached at (to redial after a block is lifted).
@@ -686,10 +690,14 @@ impl EventLoop {
                 tracing::info!(peer = %peer, error = %e, "peer stopped answering pings; closing the connection");
                 self.swarm.close_connection(connection);
             }
+            // Peers found by Kademlia are dialled only while this node has fewer than its
+            // target: enough for a connected gossip mesh and sync partners, without every
+            // node of a large network connecting to every other.
             BehaviourEvent::Kad(kad::Event::RoutingUpdated { peer, addresses, .. })
                 if !self.swarm.is_connected(&peer)
                     && peer != self.local_peer_id
-                    && !self.is_blocked(&peer) =>
+                    && !self.is_blocked(&peer)
+                    && self.swarm.connected_peers().count() < self.target_peers =>
             {
                 let _ = self.swarm.dial(addresses.first().clone());
             }
