@@ -12,8 +12,8 @@ use std::process::Command;
 use node::orbit::propagate::{prepare, propagate_parallel, StateArrays, Times};
 use node::orbit::{tle, ElementSet};
 use node::screening::screen::hermite;
-use node::screening::screen::tracks::{Sampling, TrackStore};
 use node::screening::screen::spread::{source_spread, SourceEstimates};
+use node::screening::screen::tracks::{MeanElements, Sampling, TrackStore};
 use node::screening::screen::{
     self, CollisionProbability, Conjunction, IssueKind, ScreenObject, Screening, ScreeningParameters, Silent,
     SAMPLE_STEP_S,
@@ -44,7 +44,10 @@ fn read_data(relative: &str) -> Option<Vec<ElementSet>> {
 }
 
 fn to_objects(sets: &[ElementSet]) -> Vec<ScreenObject<u32>> {
-    sets.iter().enumerate().map(|(i, s)| ScreenObject { estimate: s.estimate.clone(), source: i as u32 }).collect()
+    sets.iter()
+        .enumerate()
+        .map(|(i, s)| ScreenObject { estimate: s.estimate.clone(), source: i as u32 })
+        .collect()
 }
 
 /// 2 000 objects of the 2023-03-31 catalogue: 1 500 from the densest shell (perigee 500–600 km,
@@ -184,13 +187,15 @@ mod reference {
             .flat_map_iter(|p| {
                 let (Ok(pa), Ok(pb)) = (&objects[p.a], &objects[p.b]) else { return Vec::new() };
                 let (ida, idb) = (sets[p.a].estimate.object, sets[p.b].estimate.object);
-                let (na, nb) = (ida.norad().expect("catalogue number"), idb.norad().expect("catalogue number"));
+                let (na, nb) =
+                    (ida.norad().expect("catalogue number"), idb.norad().expect("catalogue number"));
                 let reach_1s = threshold_km + speed[p.a] + speed[p.b] + 2.0 * SPEED_MARGIN_KM_S;
                 let mut out = Vec::new();
                 for &(s0, s1) in &p.ranges {
                     // The range every second; a second whose range is below both neighbours'
                     // holds a minimum within a second either side.
-                    let ranges: Vec<Option<f64>> = (s0..=s1).map(|s| range(pa, pb, start, s as f64)).collect();
+                    let ranges: Vec<Option<f64>> =
+                        (s0..=s1).map(|s| range(pa, pb, start, s as f64)).collect();
                     for (i, w) in ranges.windows(3).enumerate() {
                         let (Some(before), Some(at), Some(after)) = (w[0], w[1], w[2]) else { continue };
                         if !(at < before && at <= after && at <= reach_1s) {
@@ -221,7 +226,13 @@ mod reference {
 
     /// The minimum of the range in `[lo, hi]` by golden-section search to a microsecond: the
     /// time and the range there.
-    fn golden_section(a: &Propagator, b: &Propagator, start: Epoch, mut lo: f64, mut hi: f64) -> Option<(f64, f64)> {
+    fn golden_section(
+        a: &Propagator,
+        b: &Propagator,
+        start: Epoch,
+        mut lo: f64,
+        mut hi: f64,
+    ) -> Option<(f64, f64)> {
         let ratio = (5f64.sqrt() - 1.0) / 2.0;
         let mut x1 = hi - ratio * (hi - lo);
         let mut x2 = lo + ratio * (hi - lo);
@@ -246,7 +257,12 @@ mod reference {
 
 /// The reference events of a subset, computed once and kept under the target directory (keyed
 /// by the input and this file's reference code version).
-fn cached_reference(sets: &[ElementSet], start: Epoch, window_s: i64, threshold_km: f64) -> Vec<reference::Event> {
+fn cached_reference(
+    sets: &[ElementSet],
+    start: Epoch,
+    window_s: i64,
+    threshold_km: f64,
+) -> Vec<reference::Event> {
     const VERSION: &str = "reference v2: 10 s exact prefilter, 1 s scan, golden section on the range";
     let mut hasher = blake3::Hasher::new();
     hasher.update(VERSION.as_bytes());
@@ -281,7 +297,9 @@ fn screening_finds_what_a_dense_brute_force_scan_finds() {
     let with_issues: std::collections::HashSet<ObjectId> = report.issues.iter().map(|i| i.object).collect();
     let reference: Vec<_> = reference
         .into_iter()
-        .filter(|e| !with_issues.contains(&ObjectId::Norad(e.a)) && !with_issues.contains(&ObjectId::Norad(e.b)))
+        .filter(|e| {
+            !with_issues.contains(&ObjectId::Norad(e.a)) && !with_issues.contains(&ObjectId::Norad(e.b))
+        })
         .collect();
     assert!(reference.len() >= 100, "the reference should hold many events, not {}", reference.len());
     let ours: HashMap<(u32, u32), Vec<&Conjunction<u32>>> =
@@ -295,9 +313,9 @@ fn screening_finds_what_a_dense_brute_force_scan_finds() {
     let mut worst_tca_ms: f64 = 0.0;
     let mut worst_miss_m: f64 = 0.0;
     for r in &reference {
-        let hit = ours.get(&(r.a, r.b)).and_then(|events| {
-            events.iter().find(|e| (e.tca.seconds_since(start) - r.tca_s).abs() <= 0.010)
-        });
+        let hit = ours
+            .get(&(r.a, r.b))
+            .and_then(|events| events.iter().find(|e| (e.tca.seconds_since(start) - r.tca_s).abs() <= 0.010));
         match hit {
             Some(e) => {
                 found += 1;
@@ -305,7 +323,14 @@ fn screening_finds_what_a_dense_brute_force_scan_finds() {
                 let miss_m = (e.miss_distance_km - r.miss_km).abs() * 1e3;
                 worst_tca_ms = worst_tca_ms.max(tca_ms);
                 worst_miss_m = worst_miss_m.max(miss_m);
-                assert!(miss_m <= 10.0, "{}-{}: miss {} km against {} km", r.a, r.b, e.miss_distance_km, r.miss_km);
+                assert!(
+                    miss_m <= 10.0,
+                    "{}-{}: miss {} km against {} km",
+                    r.a,
+                    r.b,
+                    e.miss_distance_km,
+                    r.miss_km
+                );
             }
             None => missed.push(*r),
         }
@@ -330,7 +355,9 @@ fn screening_finds_what_a_dense_brute_force_scan_finds() {
             let (a, b) = (e.primary.norad().expect("numbered"), e.secondary.norad().expect("numbered"));
             with_issues.contains(&e.primary)
                 || with_issues.contains(&e.secondary)
-                || reference.iter().any(|r| (r.a, r.b) == (a, b) && (r.tca_s - e.tca.seconds_since(start)).abs() <= 0.010)
+                || reference
+                    .iter()
+                    .any(|r| (r.a, r.b) == (a, b) && (r.tca_s - e.tca.seconds_since(start)).abs() <= 0.010)
         })
         .count();
     assert!(
@@ -347,11 +374,12 @@ fn the_interpolation_error_bound_holds_for_real_orbits() {
     // five-minute intervals (where the terms of the bound peak), every interval for deep-space
     // objects (whose pads come partly from errors measured at the middles), every fourth for
     // the others.
-    for (file, start) in [(FULL_CATALOGUE, start_2023()), ("catalog/celestrak-2026-05-30/geo.tle", start_2026())] {
+    for (file, start) in
+        [(FULL_CATALOGUE, start_2023()), ("catalog/celestrak-2026-05-30/geo.tle", start_2026())]
+    {
         let Some(sets) = read_data(file) else { return };
         let prepared = prepare(sets.par_iter().map(|s| &s.estimate));
-        let elements: Vec<(f64, f64)> =
-            sets.iter().map(|s| (s.estimate.mean_motion_rev_per_day, s.estimate.eccentricity)).collect();
+        let elements: Vec<MeanElements> = sets.iter().map(|s| MeanElements::of(&s.estimate)).collect();
         let mut store = TrackStore::new(Sampling::new(start, 86_400, SAMPLE_STEP_S), 5.0, false);
         store.resize(sets.len());
         store.fill(&prepared, &elements, 0..sets.len());
@@ -362,7 +390,8 @@ fn the_interpolation_error_bound_holds_for_real_orbits() {
                 let propagator = prepared[o].as_ref().ok()?;
                 let track = store.track(o);
                 let deep_space = sets[o].estimate.mean_motion_rev_per_day < 6.5;
-                let state = |t: f64| propagator.propagate_to(start.plus_micros((t * 1e6).round() as i64)).ok();
+                let state =
+                    |t: f64| propagator.propagate_to(start.plus_micros((t * 1e6).round() as i64)).ok();
                 let as_array = |s: &protocol::orbit::State| {
                     let [x, y, z] = s.position_km;
                     let [vx, vy, vz] = s.velocity_km_s;
@@ -383,9 +412,10 @@ fn the_interpolation_error_bound_holds_for_real_orbits() {
                 }
                 Some(((worst, sets[o].estimate.object), if deep_space { 0.0 } else { worst }))
             })
-            .reduce(|| ((0.0, ObjectId::Norad(0)), 0.0), |x, y| {
-                (if x.0 .0 >= y.0 .0 { x.0 } else { y.0 }, x.1.max(y.1))
-            });
+            .reduce(
+                || ((0.0, ObjectId::Norad(0)), 0.0),
+                |x, y| (if x.0 .0 >= y.0 .0 { x.0 } else { y.0 }, x.1.max(y.1)),
+            );
         let (ratio, object) = worst;
         eprintln!("{file}: largest error / pad {ratio:.3} (object {object}); near-earth {smooth_worst:.3}");
         assert!(ratio <= 1.0, "{file}: object {object}'s interpolation error exceeds its pad ({ratio:.3})");
@@ -435,7 +465,8 @@ fn incremental_rescreening_equals_a_full_screening() {
 
     let mut updated = to_objects(&subset);
     for object in &moved {
-        let slot = updated.iter_mut().find(|o| o.estimate.object == object.estimate.object).expect("in the subset");
+        let slot =
+            updated.iter_mut().find(|o| o.estimate.object == object.estimate.object).expect("in the subset");
         *slot = object.clone();
     }
     let mut full = Screening::new(parameters, None).expect("valid parameters");
@@ -483,7 +514,11 @@ fn iss_family() -> Vec<OrbitEstimate> {
 }
 
 fn objects_of(estimates: &[OrbitEstimate]) -> Vec<ScreenObject<u32>> {
-    estimates.iter().enumerate().map(|(i, e)| ScreenObject { estimate: e.clone(), source: i as u32 }).collect()
+    estimates
+        .iter()
+        .enumerate()
+        .map(|(i, e)| ScreenObject { estimate: e.clone(), source: i as u32 })
+        .collect()
 }
 
 fn iss_parameters(window_s: u32) -> ScreeningParameters {
@@ -493,7 +528,8 @@ fn iss_parameters(window_s: u32) -> ScreeningParameters {
 #[test]
 fn crossing_orbits_meet_twice_per_revolution_with_consistent_geometry() {
     let family = iss_family();
-    let report = screen::screen(iss_parameters(21_600), objects_of(&family[..2]), None, &Silent).expect("valid");
+    let report =
+        screen::screen(iss_parameters(21_600), objects_of(&family[..2]), None, &Silent).expect("valid");
     // They meet near both ends of the planes' intersection, every 46 minutes, closing at about
     // 2 v sin(2.5° sin i) ≈ 0.5 km/s: 7 or 8 times in six hours.
     assert!((7..=8).contains(&report.events.len()), "{} events", report.events.len());
@@ -506,7 +542,8 @@ fn crossing_orbits_meet_twice_per_revolution_with_consistent_geometry() {
         let norm = (rtn[0] * rtn[0] + rtn[1] * rtn[1] + rtn[2] * rtn[2]).sqrt();
         assert!((norm - e.miss_distance_km).abs() < 1e-9);
         let dr: Vec<f64> = (0..3).map(|i| e.secondary_position_km[i] - e.primary_position_km[i]).collect();
-        let dv: Vec<f64> = (0..3).map(|i| e.secondary_velocity_km_s[i] - e.primary_velocity_km_s[i]).collect();
+        let dv: Vec<f64> =
+            (0..3).map(|i| e.secondary_velocity_km_s[i] - e.primary_velocity_km_s[i]).collect();
         let range_rate = dr.iter().zip(&dv).map(|(r, v)| r * v).sum::<f64>() / e.miss_distance_km;
         assert!(range_rate.abs() < 1e-4, "range rate {range_rate} km/s at TCA");
         assert_eq!(e.probability, CollisionProbability::NoCovariance);
@@ -547,13 +584,15 @@ fn bad_input_gives_sensible_answers() {
     assert!(!report.events.is_empty() && report.events.iter().all(|e| e.secondary_source == 3));
     // Two ids with identical elements never separate: the range has no minimum, no event.
     let twin = OrbitEstimate { object: ObjectId::Norad(90_009), ..family[0].clone() };
-    let report = screen::screen(iss_parameters(21_600), objects_of(&[family[0].clone(), twin]), None, &Silent)
-        .expect("valid");
+    let report =
+        screen::screen(iss_parameters(21_600), objects_of(&[family[0].clone(), twin]), None, &Silent)
+            .expect("valid");
     assert!(report.events.is_empty(), "{:?}", report.events.first());
     // Elements that do not initialise SGP4 are reported, not dropped.
     let broken = OrbitEstimate { object: ObjectId::Norad(90_010), eccentricity: 1.5, ..family[0].clone() };
-    let report = screen::screen(iss_parameters(3_600), objects_of(&[family[0].clone(), broken]), None, &Silent)
-        .expect("valid");
+    let report =
+        screen::screen(iss_parameters(3_600), objects_of(&[family[0].clone(), broken]), None, &Silent)
+            .expect("valid");
     assert!(matches!(&report.issues[..], [i] if i.object == ObjectId::Norad(90_010)
         && matches!(i.issue, IssueKind::NotInitialised { .. })));
     // Parameters out of range are errors, not panics.
@@ -595,7 +634,9 @@ fn an_object_that_decays_mid_window_is_screened_until_then_and_reported() {
         .issues
         .iter()
         .find_map(|i| match &i.issue {
-            IssueKind::PropagationFailed { at, screened_until, reason } if i.object == ObjectId::Norad(90_020) => {
+            IssueKind::PropagationFailed { at, screened_until, reason }
+                if i.object == ObjectId::Norad(90_020) =>
+            {
                 Some((*at, *screened_until, reason.clone()))
             }
             _ => None,
@@ -654,7 +695,8 @@ fn events_carry_a_collision_probability_where_both_objects_have_covariance() {
 #[test]
 fn the_spread_across_sources_brackets_every_source_view() {
     let family = iss_family();
-    let report = screen::screen(iss_parameters(7_200), objects_of(&family[..2]), None, &Silent).expect("valid");
+    let report =
+        screen::screen(iss_parameters(7_200), objects_of(&family[..2]), None, &Silent).expect("valid");
     let event = report.events.first().expect("an event");
     let mut shifted = family[1].clone();
     shifted.mean_anomaly_deg += 0.01; // about 1.2 km along track
@@ -678,7 +720,11 @@ fn the_spread_across_sources_brackets_every_source_view() {
     assert!((b.tca.seconds_since(event.tca)).abs() < 60.0);
     assert!(spread.per_source[2].approach.is_err());
     let (lo, hi) = (spread.min_miss_km.expect("some"), spread.max_miss_km.expect("some"));
-    assert!(lo <= hi && lo == a.miss_distance_km.min(b.miss_distance_km) && hi == a.miss_distance_km.max(b.miss_distance_km));
+    assert!(
+        lo <= hi
+            && lo == a.miss_distance_km.min(b.miss_distance_km)
+            && hi == a.miss_distance_km.max(b.miss_distance_km)
+    );
     assert!(hi > lo, "a shifted estimate changes the miss distance");
 }
 
@@ -686,7 +732,11 @@ fn the_spread_across_sources_brackets_every_source_view() {
 fn family_file(dir: &std::path::Path) -> PathBuf {
     let sets: Vec<ElementSet> = iss_family()
         .into_iter()
-        .map(|estimate| ElementSet { name: Some(format!("TEST {}", estimate.object)), estimate, cospar_id: None })
+        .map(|estimate| ElementSet {
+            name: Some(format!("TEST {}", estimate.object)),
+            estimate,
+            cospar_id: None,
+        })
         .collect();
     let path = dir.join("family.3le");
     std::fs::write(&path, tle::write(&sets, true).expect("writable")).expect("written");
@@ -703,7 +753,8 @@ fn commons_screen_prints_events_as_json_lines_and_as_a_table() {
     let file = family_file(dir.path());
     let file_arg = file.to_str().expect("UTF-8 path");
     let start = "2020-07-12T21:16:01Z";
-    let out = commons(&["screen", file_arg, "--start", start, "--window", "6h", "--threshold", "5km", "--json"]);
+    let out =
+        commons(&["screen", file_arg, "--start", start, "--window", "6h", "--threshold", "5km", "--json"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let records: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
@@ -728,7 +779,10 @@ fn commons_screen_prints_events_as_json_lines_and_as_a_table() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].starts_with(&format!("{} event(s) within 5 km among 3 objects", records.len())), "{text}");
+    assert!(
+        lines[0].starts_with(&format!("{} event(s) within 5 km among 3 objects", records.len())),
+        "{text}"
+    );
     assert!(lines[1].starts_with("TCA (UTC)") && lines[1].contains("miss (km)"), "{text}");
     assert_eq!(lines.len(), 3 + records.len(), "{text}");
     assert!(lines[3].contains("25544 TEST 25544") && lines[3].contains("90001 TEST 90001"), "{text}");
@@ -781,8 +835,3 @@ fn commons_screen_refuses_bad_files_and_arguments_naming_what_and_where() {
         assert!(stderr.contains(says), "{all:?}: {stderr}");
     }
 }
-
-
-
-
-

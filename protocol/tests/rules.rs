@@ -377,7 +377,7 @@ fn a_body_held_nowhere_is_asked_for_once_per_session() {
     let (mut a, mut b) = (engine(&net), engine(&net));
     for e in [&mut a, &mut b] {
         deliver(e, &[old.clone(), new.clone()]);
-        deliver(e, &[retract_new.clone()]);
+        deliver(e, std::slice::from_ref(&retract_new));
         assert!(e.state().missing_bodies().contains(&old.id()), "K = 1: the old body was compacted");
     }
     let peer = protocol::engine::Peer("b".into());

@@ -54,13 +54,12 @@ pub enum CollisionProbability {
 fn covariance_teme(estimate: &OrbitEstimate, propagator: &Propagator) -> Result<Option<Matrix6>, String> {
     let Some(covariance) = &estimate.covariance else { return Ok(None) };
     let mut p = [[0.0; 6]; 6];
-    let mut index = 0;
-    for i in 0..6 {
-        for j in 0..=i {
-            p[i][j] = covariance.lower_triangle[index];
-            p[j][i] = covariance.lower_triangle[index];
-            index += 1;
-        }
+    // Row i of the lower triangle starts at i(i + 1)/2.
+    for (index, &value) in covariance.lower_triangle.iter().enumerate() {
+        let i = (0..6).rev().find(|&i| i * (i + 1) / 2 <= index).unwrap_or(0);
+        let j = index - i * (i + 1) / 2;
+        p[i][j] = value;
+        p[j][i] = value;
     }
     if p.iter().flatten().any(|x| !x.is_finite()) {
         return Err("the covariance holds a value that is not finite".to_owned());
@@ -113,7 +112,8 @@ fn inverse(m: &Matrix6) -> Option<Matrix6> {
     let scale = m.iter().flatten().fold(0.0f64, |s, x| s.max(x.abs()));
     for col in 0..6 {
         let pivot = (col..6).max_by(|&x, &y| a[x][col].abs().total_cmp(&a[y][col].abs()))?;
-        if !(a[pivot][col].abs() > scale * 1e-14) {
+        // Also refuses NaN pivots.
+        if a[pivot][col].abs().partial_cmp(&(scale * 1e-14)) != Some(std::cmp::Ordering::Greater) {
             return None;
         }
         a.swap(col, pivot);

@@ -149,12 +149,12 @@ pub fn bounds(q: &Bezier3) -> ([f64; 3], [f64; 3]) {
 /// holding the curve.
 #[inline]
 pub fn bounding_sphere(q: &Bezier3) -> ([f64; 3], f64) {
-    let centre = [0, 1, 2].map(|axis| 0.25 * (q[axis][0] + q[axis][1] + q[axis][2] + q[axis][3]));
-    let mut radius_sq: f64 = 0.0;
-    for k in 0..4 {
-        let d = [0, 1, 2].map(|axis| q[axis][k] - centre[axis]);
-        radius_sq = radius_sq.max(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
-    }
+    let centre_of = |axis: usize| 0.25 * (q[axis][0] + q[axis][1] + q[axis][2] + q[axis][3]);
+    let centre = [centre_of(0), centre_of(1), centre_of(2)];
+    let radius_sq = (0..4).fold(0.0f64, |r, k| {
+        let d = [q[0][k] - centre[0], q[1][k] - centre[1], q[2][k] - centre[2]];
+        r.max(d[0] * d[0] + d[1] * d[1] + d[2] * d[2])
+    });
     (centre, radius_sq.sqrt())
 }
 

@@ -82,7 +82,7 @@ use serde::{Deserialize, Serialize};
 pub use covariance::CollisionProbability;
 use refine::Body;
 use search::{Candidate, CurveScratch, GridScratch, GridSettings};
-use tracks::{Sampling, TrackStore};
+use tracks::{MeanElements, Sampling, TrackStore};
 
 use crate::screening::hbr::HbrTable;
 
@@ -114,6 +114,9 @@ pub const MAX_THRESHOLD_KM: f64 = 100.0;
 /// Sampling intervals per chunk of a one-shot screening (six hours): memory stays near 45 MB for
 /// the whole catalogue whatever the window.
 const ONE_SHOT_CHUNK_INTERVALS: usize = 72;
+
+/// Other slots per task when one object is re-screened against all.
+const UPDATE_SLOTS_PER_TASK: usize = 2_048;
 
 /// Fastest speed the grid cell is sized for, km/s (low orbit); faster objects span more cells.
 const CELL_SPEED_KM_S: f64 = 8.0;
@@ -349,8 +352,14 @@ fn issue_of<S: Clone>(
 
 /// The grid settings for a threshold.
 fn grid_settings(threshold_km: f64) -> GridSettings {
-    let sub_step_s = f64::from(SAMPLE_STEP_S) / SUB_STEPS as f64;
-    GridSettings { sub_steps: SUB_STEPS, cell_km: CELL_SPEED_KM_S * sub_step_s + threshold_km + 2.0 }
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<f64>().ok());
+    let sub_steps = env("SCREEN_SUB_STEPS").map_or(SUB_STEPS, |v| v as usize);
+    let sub_step_s = f64::from(SAMPLE_STEP_S) / sub_steps as f64;
+    GridSettings {
+        sub_steps,
+        cell_km: env("SCREEN_CELL_KM").unwrap_or(CELL_SPEED_KM_S * sub_step_s + threshold_km + 2.0),
+        radial_bin_km: env("SCREEN_RADIAL_KM").unwrap_or(20.0),
+    }
 }
 
 /// Candidates of every pair over every interval of `store`, in parallel.
@@ -409,9 +418,7 @@ impl<S: Clone + Send + Sync> RefineContext<'_, S> {
                 events
             })
             .collect();
-        events.par_sort_unstable_by(|x, y| {
-            (x.tca, x.primary, x.secondary).cmp(&(y.tca, y.primary, y.secondary))
-        });
+        events.par_sort_unstable_by_key(|e| (e.tca, e.primary, e.secondary));
         (events, marked.len())
     }
 
@@ -457,7 +464,12 @@ impl<S: Clone + Send + Sync> RefineContext<'_, S> {
         tca: Epoch,
     ) -> Option<Conjunction<S>> {
         let g = refine::geometry(primary_prop, secondary_prop, tca).ok()?;
-        if !(g.miss_distance_km <= self.parameters.threshold_km) {
+        // A NaN miss distance is no event either.
+        let within = matches!(
+            g.miss_distance_km.partial_cmp(&self.parameters.threshold_km),
+            Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+        );
+        if !within {
             return None;
         }
         let (p, s) = (&primary.estimate, &secondary.estimate);
@@ -486,14 +498,11 @@ impl<S: Clone + Send + Sync> RefineContext<'_, S> {
     }
 }
 
-/// Mean motion and eccentricity of each slot, for the interpolation bound.
-fn elements_of<S>(slots: &[Option<Slot<S>>]) -> Vec<(f64, f64)> {
+/// The mean elements of each slot, for the error bounds.
+fn elements_of<S>(slots: &[Option<Slot<S>>]) -> Vec<MeanElements> {
     slots
         .iter()
-        .map(|slot| {
-            slot.as_ref()
-                .map_or((0.0, 0.0), |s| (s.estimate.mean_motion_rev_per_day, s.estimate.eccentricity))
-        })
+        .map(|slot| slot.as_ref().map_or_else(MeanElements::default, |s| MeanElements::of(&s.estimate)))
         .collect()
 }
 
@@ -524,7 +533,9 @@ pub fn screen<S: Clone + Send + Sync>(
         let sampling = Sampling::chunk(parameters.start, SAMPLE_STEP_S, first, n);
         let mut store = TrackStore::new(sampling, parameters.threshold_km, false);
         store.resize(slots.len());
+        let t0 = std::time::Instant::now();
         store.fill(&prepared, &elements, 0..slots.len());
+        let t1 = std::time::Instant::now();
         for (slot, failure) in failures.iter_mut().enumerate() {
             if failure.is_some() {
                 // Gone in an earlier chunk: gone for good.
@@ -534,6 +545,7 @@ pub fn screen<S: Clone + Send + Sync>(
             }
         }
         candidates.extend(search_all(&store, parameters.threshold_km, progress));
+        eprintln!("TIMING fill {:.3} search {:.3}", (t1 - t0).as_secs_f64(), t1.elapsed().as_secs_f64());
         first += n;
         if first >= n_intervals {
             break;
@@ -545,7 +557,9 @@ pub fn screen<S: Clone + Send + Sync>(
         }
     }
     let context = RefineContext { parameters: &parameters, hbr_table, slots: &slots, prepared: &prepared };
+    let t2 = std::time::Instant::now();
     let (events, n_brackets_refined) = context.refine(&candidates, progress);
+    eprintln!("TIMING refine {:.3}", t2.elapsed().as_secs_f64());
     let stats = ScreeningStats {
         n_objects: slots.len(),
         n_candidates: candidates.len(),
@@ -745,12 +759,19 @@ impl<S: Clone + Send + Sync> Screening<S> {
         let n_slots = self.slots.len();
         let store = &self.store;
         let threshold_km = self.parameters.threshold_km;
-        let candidates: Vec<Candidate> = changed_slots
+        // One task per changed object and block of other slots, so that one object's
+        // re-screening uses every core.
+        let tasks: Vec<(usize, usize)> = changed_slots
+            .iter()
+            .flat_map(|&q| (0..n_slots).step_by(UPDATE_SLOTS_PER_TASK).map(move |first| (q, first)))
+            .collect();
+        let candidates: Vec<Candidate> = tasks
             .par_iter()
-            .map_init(CurveScratch::default, |scratch, &q| {
+            .map_init(CurveScratch::default, |scratch, &(q, first)| {
                 let mut out = Vec::new();
                 // A pair of changed objects is searched once, from the smaller slot.
-                let others = (0..n_slots).filter(|other| !changed_set.contains(other) || *other > q);
+                let others = (first..(first + UPDATE_SLOTS_PER_TASK).min(n_slots))
+                    .filter(|other| !changed_set.contains(other) || *other > q);
                 search::search_one(store, threshold_km, q, others, scratch, &mut out);
                 out
             })
@@ -759,8 +780,7 @@ impl<S: Clone + Send + Sync> Screening<S> {
         let (new_events, _) = self.context().refine(&candidates, &Silent);
         let n_events_added = new_events.len();
         self.events.extend(new_events);
-        self.events
-            .sort_unstable_by(|x, y| (x.tca, x.primary, x.secondary).cmp(&(y.tca, y.primary, y.secondary)));
+        self.events.sort_unstable_by_key(|e| (e.tca, e.primary, e.secondary));
         UpdateSummary {
             n_rescreened: changed_slots.len(),
             n_removed,

@@ -27,10 +27,6 @@ pub const MIN_SPAN_S: f64 = super::BRACKET_S / 4.0;
 /// guard for pathological inputs, never reached with the step and sub-steps used.
 const MAX_SPLIT_DEPTH: u32 = 18;
 
-/// Grid coordinates are clamped to ±2²⁰ cells (about ±2.6 × 10⁸ km at 250 km cells, far past
-/// the Moon): clamping merges far cells, which only adds candidates.
-const CELL_LIMIT: i64 = (1 << 20) - 1;
-
 /// A pair that may come within the threshold during `[t0_s, t1_s]` (seconds from the window's
 /// start). `a < b` are slots.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -81,34 +77,20 @@ pub struct CurveScratch {
     spans: Vec<(f64, f64)>,
 }
 
-/// Runs the curve test of slots `a < b` over `[s_a, s_b]` (fractions of interval `k`) and
-/// appends the candidates.
-#[allow(clippy::too_many_arguments)]
+/// Runs the curve test of the relative curve of slots `a < b` over `[t0_s, t1_s]` and appends
+/// the candidates.
+#[inline]
 fn curve_test(
-    store: &TrackStore,
+    relative: &Bezier3,
+    (a, b): (usize, usize),
+    (t0_s, t1_s): (f64, f64),
+    pad_km: f64,
     threshold_km: f64,
-    k: usize,
-    (a, cubics_a): (usize, &Cubic3),
-    (b, cubics_b): (usize, &Cubic3),
-    (s_a, s_b): (f64, f64),
     scratch: &mut CurveScratch,
     out: &mut Vec<Candidate>,
 ) {
-    let relative =
-        hermite::difference(&hermite::bezier3(cubics_b, s_a, s_b), &hermite::bezier3(cubics_a, s_a, s_b));
-    let pad = store.track(a).pad_km + store.track(b).pad_km;
-    let t_k = store.sampling.interval_start_s(k);
-    let h = store.sampling.step_s;
     scratch.spans.clear();
-    close_spans(
-        &relative,
-        t_k + s_a * h,
-        t_k + s_b * h,
-        pad,
-        threshold_km,
-        &mut scratch.stack,
-        &mut scratch.spans,
-    );
+    close_spans(relative, t0_s, t1_s, pad_km, threshold_km, &mut scratch.stack, &mut scratch.spans);
     out.extend(scratch.spans.iter().map(|&(t0_s, t1_s)| Candidate { a: a as u32, b: b as u32, t0_s, t1_s }));
 }
 
@@ -118,25 +100,79 @@ pub struct GridScratch {
     /// Slots alive in the interval, and their cubics.
     alive: Vec<u32>,
     cubics: Vec<Cubic3>,
-    /// Each alive object's widened box over the current sub-step: lo[3], hi[3].
-    boxes: Vec<[f64; 6]>,
-    /// (cell key, index into `alive`) for every cell a box touches.
-    entries: Vec<(u64, u32)>,
-    sorted: Vec<(u64, u32)>,
-    bucket_start: Vec<u32>,
+    /// Each alive object's control points over the current sub-step.
+    controls: Vec<Bezier3>,
+    /// One entry per cell a box touches, chained per hash bucket.
+    entries: Vec<Entry>,
+    /// The last entry of each bucket (`NONE` when empty).
+    heads: Vec<u32>,
     curve: CurveScratch,
 }
 
+/// End of a bucket's chain.
+const NONE: u32 = u32::MAX;
+
+/// One cell touched by one object's widened box: the cell, the object (index into the alive
+/// list), the previous entry of the same bucket, and the box (single precision, rounded
+/// outwards) so that the pair test reads one cache line.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    key: u64,
+    index: u32,
+    next: u32,
+    bx: Box4,
+}
+
+/// A box in position (km, TEME) and radius (km): `lo = [x, y, z, r]`, `hi` likewise.
+#[derive(Debug, Clone, Copy, Default)]
+struct Box4 {
+    lo: [f32; 4],
+    hi: [f32; 4],
+}
+
+impl Box4 {
+    #[inline]
+    fn overlaps(&self, other: &Box4) -> bool {
+        (0..4).all(|d| self.lo[d] <= other.hi[d] && other.lo[d] <= self.hi[d])
+    }
+}
+
+/// Rounds outwards to single precision (relative error of `f32` is below 6e-8).
 #[inline]
-fn cell_of(x_km: f64, inverse_cell_km: f64) -> i64 {
-    // `as` saturates (and maps NaN to 0): clamping then keeps every coordinate in range.
-    ((x_km * inverse_cell_km).floor() as i64).clamp(-CELL_LIMIT, CELL_LIMIT)
+fn down(x: f64) -> f32 {
+    (x - x.abs() * 2e-7 - 1e-9) as f32
 }
 
 #[inline]
-fn cell_key(ix: i64, iy: i64, iz: i64) -> u64 {
+fn up(x: f64) -> f32 {
+    (x + x.abs() * 2e-7 + 1e-9) as f32
+}
+
+/// Grid coordinates are clamped to ±2¹⁵ cells (about ±8 × 10⁶ km at 250 km cells, twenty times
+/// the Moon's distance), radial bins to 2¹⁶: clamping merges far cells, which only adds
+/// candidates.
+const CELL_LIMIT: i64 = (1 << 15) - 1;
+const RADIAL_BIN_LIMIT: i64 = (1 << 16) - 1;
+
+/// `⌊x · inverse⌋`, clamped. Truncation and a correction, not `floor` (a library call on the
+/// baseline x86-64 target).
+#[inline]
+fn cell_of(x_km: f32, inverse_cell_km: f64, limit_low: i64, limit_high: i64) -> i64 {
+    let scaled = f64::from(x_km) * inverse_cell_km;
+    // `as` saturates and maps NaN to 0; clamping keeps every coordinate in range.
+    let truncated = scaled as i64;
+    let floor = truncated - i64::from(scaled < truncated as f64);
+    floor.clamp(limit_low, limit_high)
+}
+
+/// The cell of a point of a box: three position cells and a radial bin, packed.
+#[inline]
+fn cell_key(cell: [i64; 4]) -> u64 {
     let bias = CELL_LIMIT + 1;
-    (((ix + bias) as u64) << 42) | (((iy + bias) as u64) << 21) | ((iz + bias) as u64)
+    (((cell[0] + bias) as u64) << 48)
+        | (((cell[1] + bias) as u64) << 32)
+        | (((cell[2] + bias) as u64) << 16)
+        | (cell[3] as u64)
 }
 
 #[inline]
@@ -151,7 +187,55 @@ pub struct GridSettings {
     pub sub_steps: usize,
     /// Edge of a grid cell, km.
     pub cell_km: f64,
+    /// Width of a radial bin, km.
+    pub radial_bin_km: f64,
 }
+
+impl GridSettings {
+    /// The cell (position cells and radial bin) holding a point of a box.
+    #[inline]
+    fn cell(&self, point: &[f32; 4]) -> [i64; 4] {
+        let inverse_cell = 1.0 / self.cell_km;
+        [
+            cell_of(point[0], inverse_cell, -CELL_LIMIT, CELL_LIMIT),
+            cell_of(point[1], inverse_cell, -CELL_LIMIT, CELL_LIMIT),
+            cell_of(point[2], inverse_cell, -CELL_LIMIT, CELL_LIMIT),
+            cell_of(point[3], 1.0 / self.radial_bin_km, 0, RADIAL_BIN_LIMIT),
+        ]
+    }
+}
+
+/// The widened box of a curve's control points: position per coordinate, and radius. The
+/// largest radius over the convex hull is a control point's; the smallest is at least the least
+/// projection of a control point on the direction of their centre (the hull lies beyond that
+/// plane).
+#[inline]
+fn widened_box(control: &Bezier3, pad_km: f64, half_threshold_km: f64) -> Box4 {
+    let (lo, hi) = hermite::bounds(control);
+    let centre_of =
+        |axis: usize| 0.25 * (control[axis][0] + control[axis][1] + control[axis][2] + control[axis][3]);
+    let centre = [centre_of(0), centre_of(1), centre_of(2)];
+    let centre_norm = (centre[0] * centre[0] + centre[1] * centre[1] + centre[2] * centre[2]).sqrt();
+    let mut radius_low = f64::INFINITY;
+    let mut radius_high: f64 = 0.0;
+    for p in (0..4).map(|k| [control[0][k], control[1][k], control[2][k]]) {
+        radius_high = radius_high.max(p[0] * p[0] + p[1] * p[1] + p[2] * p[2]);
+        radius_low = radius_low.min((p[0] * centre[0] + p[1] * centre[1] + p[2] * centre[2]) / centre_norm);
+    }
+    let radius_high = radius_high.sqrt();
+    // Also when the centre is at the origin (NaN).
+    let radius_low = if radius_low >= 0.0 { radius_low } else { 0.0 };
+    let widen = pad_km + half_threshold_km;
+    // A per-coordinate pad moves the radius by at most √3 pad.
+    let widen_radius = SQRT_3 * pad_km + half_threshold_km;
+    Box4 {
+        lo: [down(lo[0] - widen), down(lo[1] - widen), down(lo[2] - widen), down(radius_low - widen_radius)],
+        hi: [up(hi[0] + widen), up(hi[1] + widen), up(hi[2] + widen), up(radius_high + widen_radius)],
+    }
+}
+
+/// `√3`: a per-coordinate bound `pad` bounds the distance by `√3 pad`.
+const SQRT_3: f64 = 1.732_050_807_568_877_2;
 
 /// Candidates of every pair of alive slots over sampling interval `k` (all against all).
 pub fn search_interval(
@@ -162,114 +246,77 @@ pub fn search_interval(
     scratch: &mut GridScratch,
     out: &mut Vec<Candidate>,
 ) {
-    let GridScratch { alive, cubics, boxes, entries, sorted, bucket_start, curve } = scratch;
+    let GridScratch { alive, cubics, controls, entries, heads, curve } = scratch;
     alive.clear();
     cubics.clear();
     for slot in 0..store.n_slots() {
         if k < store.track(slot).n_usable {
             alive.push(slot as u32);
-            cubics.push(store.cubics(slot, k));
         }
     }
     if alive.len() < 2 {
         return;
     }
+    cubics.extend(alive.iter().map(|&slot| store.cubics(slot as usize, k)));
     let n_sub = settings.sub_steps.max(1);
-    let inverse_cell = 1.0 / settings.cell_km;
     let half_threshold = 0.5 * threshold_km;
-    boxes.resize(alive.len(), [0.0; 6]);
+    let t_k = store.sampling.interval_start_s(k);
+    let h = store.sampling.step_s;
+    controls.resize(alive.len(), [[0.0; 4]; 3]);
+    let factor = std::env::var("SCREEN_BUCKETS").ok().and_then(|v| v.parse::<usize>().ok()).unwrap_or(8);
+    let bits = (alive.len() * factor).next_power_of_two().trailing_zeros().max(6);
     for sub in 0..n_sub {
         let s_a = sub as f64 / n_sub as f64;
         let s_b = (sub + 1) as f64 / n_sub as f64;
         entries.clear();
+        heads.clear();
+        heads.resize(1 << bits, NONE);
         for (index, (&slot, cubic)) in alive.iter().zip(cubics.iter()).enumerate() {
             let control = hermite::bezier3(cubic, s_a, s_b);
-            let (lo, hi) = hermite::bounds(&control);
-            let widen = store.track(slot as usize).pad_km + half_threshold;
-            let bx =
-                [lo[0] - widen, lo[1] - widen, lo[2] - widen, hi[0] + widen, hi[1] + widen, hi[2] + widen];
-            boxes[index] = bx;
-            let (x0, y0, z0) =
-                (cell_of(bx[0], inverse_cell), cell_of(bx[1], inverse_cell), cell_of(bx[2], inverse_cell));
-            let (x1, y1, z1) =
-                (cell_of(bx[3], inverse_cell), cell_of(bx[4], inverse_cell), cell_of(bx[5], inverse_cell));
-            for ix in x0..=x1 {
-                for iy in y0..=y1 {
-                    for iz in z0..=z1 {
-                        entries.push((cell_key(ix, iy, iz), index as u32));
+            let bx = widened_box(&control, store.track(slot as usize).pad_km, half_threshold);
+            controls[index] = control;
+            let (low, high) = (settings.cell(&bx.lo), settings.cell(&bx.hi));
+            for ix in low[0]..=high[0] {
+                for iy in low[1]..=high[1] {
+                    for iz in low[2]..=high[2] {
+                        for ir in low[3]..=high[3] {
+                            let key = cell_key([ix, iy, iz, ir]);
+                            let bucket = bucket_of(key, bits);
+                            let this = entries.len() as u32;
+                            let mut other = heads[bucket];
+                            heads[bucket] = this;
+                            entries.push(Entry { key, index: index as u32, next: other, bx });
+                            // Every earlier box in the same cell: the pairs of this box.
+                            while other != NONE {
+                                let e = entries[other as usize];
+                                other = e.next;
+                                if e.key != key || !e.bx.overlaps(&bx) {
+                                    continue;
+                                }
+                                // Count the pair once: in the cell holding the low corner of the
+                                // overlap.
+                                let corner = [
+                                    e.bx.lo[0].max(bx.lo[0]),
+                                    e.bx.lo[1].max(bx.lo[1]),
+                                    e.bx.lo[2].max(bx.lo[2]),
+                                    e.bx.lo[3].max(bx.lo[3]),
+                                ];
+                                if cell_key(settings.cell(&corner)) != key {
+                                    continue;
+                                }
+                                let (ia, ib) = if alive[e.index as usize] < alive[index] {
+                                    (e.index as usize, index)
+                                } else {
+                                    (index, e.index as usize)
+                                };
+                                let (a, b) = (alive[ia] as usize, alive[ib] as usize);
+                                let relative = hermite::difference(&controls[ib], &controls[ia]);
+                                let pad = store.track(a).pad_km + store.track(b).pad_km;
+                                let span = (t_k + s_a * h, t_k + s_b * h);
+                                curve_test(&relative, (a, b), span, pad, threshold_km, curve, out);
+                            }
+                        }
                     }
-                }
-            }
-        }
-        // Counting sort of the entries into hashed buckets.
-        let bits = (entries.len().max(64) * 2).next_power_of_two().trailing_zeros();
-        let n_buckets = 1usize << bits;
-        bucket_start.clear();
-        bucket_start.resize(n_buckets + 1, 0);
-        for &(key, _) in entries.iter() {
-            bucket_start[bucket_of(key, bits) + 1] += 1;
-        }
-        for i in 0..n_buckets {
-            bucket_start[i + 1] += bucket_start[i];
-        }
-        sorted.clear();
-        sorted.resize(entries.len(), (0, 0));
-        {
-            // Reuse the upper part of `bucket_start` as write cursors would need a copy; fill
-            // from each bucket's end instead, decrementing.
-            let mut cursor: Vec<u32> = Vec::new();
-            cursor.extend_from_slice(&bucket_start[1..]);
-            for &(key, index) in entries.iter() {
-                let bucket = bucket_of(key, bits);
-                cursor[bucket] -= 1;
-                sorted[cursor[bucket] as usize] = (key, index);
-            }
-        }
-        for bucket in 0..n_buckets {
-            let (begin, end) = (bucket_start[bucket] as usize, bucket_start[bucket + 1] as usize);
-            if end - begin < 2 {
-                continue;
-            }
-            let cell = &sorted[begin..end];
-            for (i, &(key_i, index_i)) in cell.iter().enumerate() {
-                for &(key_j, index_j) in &cell[i + 1..] {
-                    if key_i != key_j {
-                        continue;
-                    }
-                    let (bi, bj) = (&boxes[index_i as usize], &boxes[index_j as usize]);
-                    if bi[0] > bj[3]
-                        || bj[0] > bi[3]
-                        || bi[1] > bj[4]
-                        || bj[1] > bi[4]
-                        || bi[2] > bj[5]
-                        || bj[2] > bi[5]
-                    {
-                        continue;
-                    }
-                    // Count the pair once: in the cell holding the low corner of the overlap.
-                    let corner = cell_key(
-                        cell_of(bi[0].max(bj[0]), inverse_cell),
-                        cell_of(bi[1].max(bj[1]), inverse_cell),
-                        cell_of(bi[2].max(bj[2]), inverse_cell),
-                    );
-                    if corner != key_i {
-                        continue;
-                    }
-                    let (ia, ib) = if alive[index_i as usize] < alive[index_j as usize] {
-                        (index_i as usize, index_j as usize)
-                    } else {
-                        (index_j as usize, index_i as usize)
-                    };
-                    curve_test(
-                        store,
-                        threshold_km,
-                        k,
-                        (alive[ia] as usize, &cubics[ia]),
-                        (alive[ib] as usize, &cubics[ib]),
-                        (s_a, s_b),
-                        curve,
-                        out,
-                    );
                 }
             }
         }
@@ -291,7 +338,7 @@ pub fn search_one(
         return;
     }
     let spheres_q = &store.spheres_of(q)[..track_q.n_usable];
-    let mut cubics_q: Vec<Option<Cubic3>> = vec![None; track_q.n_usable];
+    let controls_q: Vec<Bezier3> = (0..track_q.n_usable).map(|k| store.control(q, k)).collect();
     for other in others {
         if other == q {
             continue;
@@ -309,14 +356,17 @@ pub fn search_one(
             if dx * dx + dy * dy + dz * dz > reach * reach {
                 continue;
             }
-            let cubic_q = *cubics_q[k].get_or_insert_with(|| store.cubics(q, k));
-            let cubic_other = store.cubics(other, k);
-            let (a, b) = if q < other {
-                ((q, &cubic_q), (other, &cubic_other))
+            let control_q = &controls_q[k];
+            let control_other = store.control(other, k);
+            let (a, b, relative) = if q < other {
+                (q, other, hermite::difference(&control_other, control_q))
             } else {
-                ((other, &cubic_other), (q, &cubic_q))
+                (other, q, hermite::difference(control_q, &control_other))
             };
-            curve_test(store, threshold_km, k, a, b, (0.0, 1.0), scratch, out);
+            let t_k = store.sampling.interval_start_s(k);
+            let span = (t_k, t_k + store.sampling.step_s);
+            let pad = track_q.pad_km + track.pad_km;
+            curve_test(&relative, (a, b), span, pad, threshold_km, scratch, out);
         }
     }
 }

@@ -63,6 +63,36 @@ pub fn n_intervals(window_s: u32, step_s: u32) -> usize {
     window_s.div_ceil(step_s.max(1)) as usize
 }
 
+/// The mean elements the error bounds need.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MeanElements {
+    pub mean_motion_rev_per_day: f64,
+    pub eccentricity: f64,
+    pub inclination_deg: f64,
+}
+
+impl MeanElements {
+    pub fn of(estimate: &protocol::records::OrbitEstimate) -> Self {
+        Self {
+            mean_motion_rev_per_day: estimate.mean_motion_rev_per_day,
+            eccentricity: estimate.eccentricity,
+            inclination_deg: estimate.inclination_deg,
+        }
+    }
+
+    /// Whether SGP4's deep-space branch may be uneven for these elements within a window: the
+    /// resonance integrator (periods near one day, or half a day at eccentricities from 0.5)
+    /// or the switch to Lyddane's periodic terms when the perturbed inclination crosses
+    /// 0.2 rad (11.46°; lunar-solar terms move it by well under a degree).
+    fn deep_space_uneven(&self) -> bool {
+        let n = self.mean_motion_rev_per_day;
+        let one_day = (0.8..1.25).contains(&n);
+        let half_day = (1.8..2.2).contains(&n) && self.eccentricity >= 0.5;
+        let lyddane = (self.inclination_deg - 0.2f64.to_degrees()).abs() < 1.0;
+        n < DEEP_SPACE_MEAN_MOTION_REV_PER_DAY && (one_day || half_day || lyddane)
+    }
+}
+
 /// What is known of one object's trajectory.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Track {
@@ -136,13 +166,24 @@ impl TrackStore {
     /// Sample `k` of `slot` as `[x, y, z, vx, vy, vz]` in double precision.
     #[inline]
     pub fn sample(&self, slot: usize, k: usize) -> [f64; 6] {
-        self.samples[slot * self.sampling.n_samples + k].map(f64::from)
+        let s = &self.samples[slot * self.sampling.n_samples + k];
+        [f64::from(s[0]), f64::from(s[1]), f64::from(s[2]), f64::from(s[3]), f64::from(s[4]), f64::from(s[5])]
     }
 
     /// The Hermite cubics of `slot` over interval `k`.
     #[inline]
     pub fn cubics(&self, slot: usize, k: usize) -> hermite::Cubic3 {
         hermite::cubic3(&self.sample(slot, k), &self.sample(slot, k + 1), self.sampling.step_s)
+    }
+
+    /// The Bézier control points of the Hermite curve of `slot` over the whole of interval `k`:
+    /// the two positions, and each moved a third of the step along its velocity.
+    #[inline]
+    pub fn control(&self, slot: usize, k: usize) -> hermite::Bezier3 {
+        let (a, b) = (self.sample(slot, k), self.sample(slot, k + 1));
+        let third = self.sampling.step_s / 3.0;
+        let axis = |i: usize| [a[i], a[i] + a[i + 3] * third, b[i] - b[i + 3] * third, b[i]];
+        [axis(0), axis(1), axis(2)]
     }
 
     /// The bounding sphere of `slot` over interval `k`: centre and radius, km.
@@ -174,15 +215,17 @@ impl TrackStore {
     }
 
     /// Propagates the objects in `slots` (with the same indices in `prepared`) and fills their
-    /// samples, tracks and spheres. `elements` gives each slot's mean motion (rev/day) and
-    /// eccentricity for the interpolation bound. Runs in parallel on the current rayon pool.
-    pub fn fill(&mut self, prepared: &[PreparedObject], elements: &[(f64, f64)], slots: std::ops::Range<usize>) {
+    /// samples, tracks and spheres. `elements` gives each slot's mean elements for the error
+    /// bounds. Runs in parallel on the current rayon pool.
+    pub fn fill(
+        &mut self,
+        prepared: &[PreparedObject],
+        elements: &[MeanElements],
+        slots: std::ops::Range<usize>,
+    ) {
         let n_samples = self.sampling.n_samples;
         let n_intervals = self.sampling.n_intervals();
-        let settings = FillSettings {
-            sampling: &self.sampling,
-            half_threshold_km: self.half_threshold_km,
-        };
+        let settings = FillSettings { sampling: &self.sampling, half_threshold_km: self.half_threshold_km };
         // Without spheres, each object gets an empty run of them.
         let sphere_stride = if self.keep_spheres { n_intervals } else { 0 };
         let mut arrays = StateArrays::default();
@@ -191,8 +234,12 @@ impl TrackStore {
             let end = (start + OBJECTS_PER_BATCH).min(slots.end);
             let batch = &prepared[start..end];
             let propagated = arrays.resize(end - start, n_samples).is_ok()
-                && propagate_parallel(batch, Times::Instants(&settings.sampling.instants), arrays.slices_mut())
-                    .is_ok();
+                && propagate_parallel(
+                    batch,
+                    Times::Instants(&settings.sampling.instants),
+                    arrays.slices_mut(),
+                )
+                .is_ok();
             if !propagated {
                 // Cannot happen: the batch's buffers are sized for it.
                 for track in &mut self.tracks[start..end] {
@@ -202,13 +249,17 @@ impl TrackStore {
                 continue;
             }
             let samples = self.samples[start * n_samples..end * n_samples].par_chunks_mut(n_samples.max(1));
-            let spheres = self.spheres[start * sphere_stride..end * sphere_stride].par_chunks_mut(sphere_stride.max(1));
+            let spheres =
+                self.spheres[start * sphere_stride..end * sphere_stride].par_chunks_mut(sphere_stride.max(1));
             let arrays = &arrays;
-            let objects = (samples, &mut self.tracks[start..end], batch, &elements[start..end]).into_par_iter();
+            let objects =
+                (samples, &mut self.tracks[start..end], batch, &elements[start..end]).into_par_iter();
             if sphere_stride > 0 {
-                objects.zip(spheres).enumerate().for_each(|(index, ((row, track, object, elements), spheres))| {
-                    *track = fill_object(&settings, arrays, index, object, *elements, row, spheres);
-                });
+                objects.zip(spheres).enumerate().for_each(
+                    |(index, ((row, track, object, elements), spheres))| {
+                        *track = fill_object(&settings, arrays, index, object, *elements, row, spheres);
+                    },
+                );
             } else {
                 objects.enumerate().for_each(|(index, (row, track, object, elements))| {
                     *track = fill_object(&settings, arrays, index, object, *elements, row, &mut []);
@@ -258,7 +309,8 @@ fn velocity_mismatch_km_s(propagator: &protocol::orbit::Propagator, instants: &[
         );
         let (Ok(at), Ok(before), Ok(after)) = states else { return f64::INFINITY };
         for axis in 0..3 {
-            let derivative = (after.position_km[axis] - before.position_km[axis]) / (2.0 * MISMATCH_DIFFERENCE_S);
+            let derivative =
+                (after.position_km[axis] - before.position_km[axis]) / (2.0 * MISMATCH_DIFFERENCE_S);
             worst = worst.max((derivative - at.velocity_km_s[axis]).abs());
         }
     }
@@ -274,14 +326,14 @@ fn velocity_mismatch_km_s(propagator: &protocol::orbit::Propagator, instants: &[
 /// Deep-space (SDP4) trajectories are not smooth everywhere: the resonance integrator's
 /// 720-minute steps leave kinks, and the perturbed inclination crossing 0.2 rad switches the
 /// periodic terms to Lyddane's form, which moves the position by up to kilometres at once. For
-/// those objects the error is also measured against SGP4 at the middle of every interval, and
-/// the pad widened to cover it.
+/// the objects where either can happen ([`MeanElements`]), the error is also measured against
+/// SGP4 at the middle of every interval, and the pad widened to cover it.
 fn fill_object(
     settings: &FillSettings<'_>,
     arrays: &StateArrays,
     index: usize,
     object: &PreparedObject,
-    (mean_motion, eccentricity): (f64, f64),
+    elements: MeanElements,
     row: &mut [[f32; 6]],
     spheres: &mut [[f32; 4]],
 ) -> Track {
@@ -317,7 +369,11 @@ fn fill_object(
         *sphere = [0.0, 0.0, 0.0, -1.0];
     }
     let mut n_usable = n_ok.saturating_sub(1);
-    let fourth = hermite::fourth_derivative_bound_km_s4(mean_motion, eccentricity, &extent);
+    let fourth = hermite::fourth_derivative_bound_km_s4(
+        elements.mean_motion_rev_per_day,
+        elements.eccentricity,
+        &extent,
+    );
     let mut pad_km = hermite::interpolation_error_km(fourth, step_s);
     if let (Ok(propagator), true) = (object, n_usable > 0) {
         let instants = &settings.sampling.instants;
@@ -325,7 +381,7 @@ fn fill_object(
         let mismatch = velocity_mismatch_km_s(propagator, &checked);
         pad_km += VELOCITY_MISMATCH_FACTOR * mismatch * step_s / 4.0;
     }
-    if mean_motion < DEEP_SPACE_MEAN_MOTION_REV_PER_DAY && n_usable > 0 {
+    if elements.deep_space_uneven() && n_usable > 0 {
         if let Ok(propagator) = object {
             let (measured, usable) =
                 measured_midpoint_error_km(propagator, arrays, index, settings.sampling, n_usable);
