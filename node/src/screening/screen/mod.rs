@@ -30,8 +30,9 @@
 //! 3. *Spatial grid*: each interval is cut into [`SUB_STEPS`] sub-steps; the Bézier control
 //!    points of each object's curve over a sub-step hold it (convex hull), so their box, widened
 //!    by the object's error bound and half the threshold, holds every position the true object
-//!    can have. The boxes go into a hashed uniform grid; pairs whose boxes overlap in a cell go
-//!    on. This is the all-against-all step; one object against all uses the spheres instead.
+//!    can have, and likewise a radial shell. The boxes go into a hashed uniform grid of cubic
+//!    cells cut into radial slabs; pairs whose boxes overlap in a cell go on. This is the
+//!    all-against-all step; one object against all uses the spheres instead.
 //! 4. *Curve test*: the relative curve of a pair, split in halves while its widened box can
 //!    reach within the threshold of the origin, leaves short spans of time.
 //! 5. *Refinement* ([`refine`]): SGP4 itself, on fixed ten-second brackets touched by those
@@ -55,7 +56,8 @@
 //!
 //! # Incremental re-screening
 //!
-//! [`Screening`] keeps every object's samples and spheres (about 11 kB per object and day).
+//! [`Screening`] keeps every object's samples and spheres (about 12 kB per object and day: 304 MB
+//! for the whole 2023 catalogue over 24 h).
 //! [`Screening::update`] propagates the changed objects afresh, searches each against all
 //! others (radial bands, spheres, curve test), refines, and replaces their events. Refinement
 //! works on fixed brackets, so an event found incrementally is bit for bit the one a full
@@ -118,8 +120,15 @@ const ONE_SHOT_CHUNK_INTERVALS: usize = 72;
 /// Other slots per task when one object is re-screened against all.
 const UPDATE_SLOTS_PER_TASK: usize = 2_048;
 
-/// Fastest speed the grid cell is sized for, km/s (low orbit); faster objects span more cells.
-const CELL_SPEED_KM_S: f64 = 8.0;
+/// Edge of a grid cell, km, before adding the threshold: about one and a half low-orbit boxes
+/// (225 km of arc in a 30-second sub-step). Larger cells put more pairs in each cell, smaller
+/// ones more cells under each box; this measured fastest on the 2023 catalogue.
+const GRID_CELL_KM: f64 = 345.0;
+
+/// Radial slab of the grid, km: boxes at different altitudes in the same cell are never paired.
+/// A low-orbit box is a few km deep (the threshold and the pads); 60 km slabs cut the pairs of
+/// the populated 500–900 km band several times over while adding few cells per box.
+const RADIAL_BIN_KM: f64 = 60.0;
 
 /// What to screen for.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -352,14 +361,7 @@ fn issue_of<S: Clone>(
 
 /// The grid settings for a threshold.
 fn grid_settings(threshold_km: f64) -> GridSettings {
-    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<f64>().ok());
-    let sub_steps = env("SCREEN_SUB_STEPS").map_or(SUB_STEPS, |v| v as usize);
-    let sub_step_s = f64::from(SAMPLE_STEP_S) / sub_steps as f64;
-    GridSettings {
-        sub_steps,
-        cell_km: env("SCREEN_CELL_KM").unwrap_or(CELL_SPEED_KM_S * sub_step_s + threshold_km + 2.0),
-        radial_bin_km: env("SCREEN_RADIAL_KM").unwrap_or(20.0),
-    }
+    GridSettings { sub_steps: SUB_STEPS, cell_km: GRID_CELL_KM + threshold_km, radial_bin_km: RADIAL_BIN_KM }
 }
 
 /// Candidates of every pair over every interval of `store`, in parallel.
@@ -533,9 +535,7 @@ pub fn screen<S: Clone + Send + Sync>(
         let sampling = Sampling::chunk(parameters.start, SAMPLE_STEP_S, first, n);
         let mut store = TrackStore::new(sampling, parameters.threshold_km, false);
         store.resize(slots.len());
-        let t0 = std::time::Instant::now();
         store.fill(&prepared, &elements, 0..slots.len());
-        let t1 = std::time::Instant::now();
         for (slot, failure) in failures.iter_mut().enumerate() {
             if failure.is_some() {
                 // Gone in an earlier chunk: gone for good.
@@ -545,7 +545,6 @@ pub fn screen<S: Clone + Send + Sync>(
             }
         }
         candidates.extend(search_all(&store, parameters.threshold_km, progress));
-        eprintln!("TIMING fill {:.3} search {:.3}", (t1 - t0).as_secs_f64(), t1.elapsed().as_secs_f64());
         first += n;
         if first >= n_intervals {
             break;
@@ -557,9 +556,7 @@ pub fn screen<S: Clone + Send + Sync>(
         }
     }
     let context = RefineContext { parameters: &parameters, hbr_table, slots: &slots, prepared: &prepared };
-    let t2 = std::time::Instant::now();
     let (events, n_brackets_refined) = context.refine(&candidates, progress);
-    eprintln!("TIMING refine {:.3}", t2.elapsed().as_secs_f64());
     let stats = ScreeningStats {
         n_objects: slots.len(),
         n_candidates: candidates.len(),

@@ -4,10 +4,14 @@
 //! always among the candidates. Refinement then decides with SGP4 itself.
 //!
 //! Two searches share the last step:
-//! - all against all ([`search_all`]): for every sampling interval, in parallel, the interval
-//!   is cut into sub-steps; each object's curve over a sub-step sits in the box of its Bézier
-//!   control points, widened by its error bound and half the threshold; boxes go into a hashed
-//!   uniform grid, and pairs whose boxes overlap go on to the curve test;
+//! - all against all ([`search_interval`], one sampling interval, run in parallel over the
+//!   intervals): the interval is cut into sub-steps; each object's curve over a sub-step sits in
+//!   the box of its Bézier control points and in the radial shell between the least projection
+//!   of those points on their centre's direction and their largest radius; both are widened by
+//!   the object's error bound and half the threshold. The boxes go into a hashed uniform grid of
+//!   cubic cells cut into radial slabs (chained buckets, so each new box meets the boxes already
+//!   in its cells at once); two boxes that overlap in position and radius go on to the curve
+//!   test, counted once, in the cell that holds the low corner of their overlap;
 //! - one object against all ([`search_one`]): the radial bands first (perigee/apogee), then
 //!   each interval's bounding spheres, then the curve test over the whole interval.
 //!
@@ -263,8 +267,9 @@ pub fn search_interval(
     let t_k = store.sampling.interval_start_s(k);
     let h = store.sampling.step_s;
     controls.resize(alive.len(), [[0.0; 4]; 3]);
-    let factor = std::env::var("SCREEN_BUCKETS").ok().and_then(|v| v.parse::<usize>().ok()).unwrap_or(8);
-    let bits = (alive.len() * factor).next_power_of_two().trailing_zeros().max(6);
+    // About one bucket per entry (boxes touch one to three cells): short chains, and a table
+    // that stays in cache.
+    let bits = (alive.len() * 2).next_power_of_two().trailing_zeros().max(6);
     for sub in 0..n_sub {
         let s_a = sub as f64 / n_sub as f64;
         let s_b = (sub + 1) as f64 / n_sub as f64;
