@@ -193,7 +193,7 @@ impl Grid {
 }
 
 /// Reads the whole input (a file, or standard input for `-`), bounded.
-fn read_input(file: &Path) -> anyhow::Result<(String, String)> {
+pub(crate) fn read_input(file: &Path) -> anyhow::Result<(String, String)> {
     let mut bytes = Vec::new();
     let label = if file.as_os_str() == "-" {
         io::stdin()

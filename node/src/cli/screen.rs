@@ -13,8 +13,8 @@
 //! lines). Objects that could not be screened over the whole window are listed on standard error;
 //! a progress bar shows there too when it is a terminal.
 
-use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -26,9 +26,6 @@ use crate::screening::screen::{
     self, CollisionProbability, Conjunction, IssueKind, ScreenObject, ScreeningParameters, Stage,
     MAX_THRESHOLD_KM, MAX_WINDOW_S,
 };
-
-/// Largest input file read, in bytes (the whole public catalogue is about 4 MB).
-pub const MAX_INPUT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Screen element sets for close approaches, offline.
 #[derive(Debug, Clone, clap::Args)]
@@ -105,33 +102,6 @@ pub fn parse_threshold(text: &str) -> Result<f64, String> {
     Ok(km)
 }
 
-/// Reads the whole input (a file, or standard input for `-`), bounded.
-fn read_input(file: &Path) -> anyhow::Result<(String, String)> {
-    let mut bytes = Vec::new();
-    let label = if file.as_os_str() == "-" {
-        io::stdin()
-            .lock()
-            .take(MAX_INPUT_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .context("reading standard input")?;
-        "<stdin>".to_owned()
-    } else {
-        let opened = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-        opened
-            .take(MAX_INPUT_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .with_context(|| format!("reading {}", file.display()))?;
-        file.display().to_string()
-    };
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
-        bail!("{label}: larger than {MAX_INPUT_BYTES} bytes");
-    }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!("{label}: not UTF-8 text (first bad byte at offset {})", e.utf8_error().valid_up_to())
-    })?;
-    Ok((text, label))
-}
-
 /// The progress bar on standard error (hidden when it is not a terminal).
 #[derive(Debug)]
 struct Bar(ProgressBar);
@@ -167,7 +137,7 @@ pub fn run(args: ScreenArgs) -> anyhow::Result<()> {
         Some(path) => Some(HbrTable::read(path)?),
         None => None,
     };
-    let (text, label) = read_input(&args.file)?;
+    let (text, label) = super::propagate::read_input(&args.file)?;
     let outcome = crate::orbit::read_element_sets(&text, &label);
     if !outcome.errors.is_empty() {
         for error in &outcome.errors {
