@@ -2,18 +2,25 @@
 //! atomically, get, iterate for restore and sync). This is the only module that names sled
 //! (sled calls itself beta; keeping it behind these verbs keeps it replaceable).
 //!
-//! Trees:
-//! - `headers`: update id → canonical signed header
-//! - `bodies`: update id → body bytes (live bodies only)
+//! Trees (schema version 2):
+//! - `updates`: update id → the update: its canonical signed header and, while the update is
+//!   live, its body, packed as `header length (u16, big-endian) ‖ header ‖ body`. A
+//!   superseded estimate keeps its header (it is part of its author's chain) and loses its
+//!   body. One insert stores a whole update: sled costs about 11 µs an insert here whatever
+//!   the tree, so the insert count is what bounds ingest.
 //! - `by_object`: object ‖ agency ‖ id → () (history and per-source lookups)
 //! - `by_author`: author ‖ seq (big-endian) ‖ id → ()
 //! - `views`: object → derived view (JSON), rebuilt from the updates when stale
 //! - `conjunctions`: screening results (local computations, not replicated)
 //! - `meta`: schema version, network id, seq reservation, views digest
 //!
+//! Schema version 1 kept headers and bodies in two trees (`headers`, `bodies`); a store of
+//! that version is migrated in place when opened (see [`Store::open`]).
+//!
 //! Every [`Store::apply`] writes one atomic batch per tree, in a crash-safe order, then
 //! flushes: when it returns, the batch is on disk.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use protocol::codec;
@@ -22,10 +29,12 @@ use protocol::envelope::SignedHeader;
 use protocol::ids::{NetworkId, ObjectId, UpdateId};
 
 /// The layout this build reads and writes. Bump it with a migration when the layout changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
-/// Batches of at least this many operations write their independent trees in parallel.
-const PARALLEL_APPLY_OPS: usize = 512;
+/// The one older layout this build migrates from (headers and bodies in two trees).
+const SCHEMA_V1: u32 = 1;
+/// Updates copied per batch when migrating a schema-1 store.
+const MIGRATE_CHUNK: usize = 10_000;
 
 const META_SCHEMA: &[u8] = b"schema_version";
 const META_NETWORK: &[u8] = b"network_id";
@@ -58,8 +67,7 @@ pub enum StoreError {
 pub struct Store {
     path: PathBuf,
     db: sled::Db,
-    headers: sled::Tree,
-    bodies: sled::Tree,
+    updates: sled::Tree,
     by_object: sled::Tree,
     by_author: sled::Tree,
     views: sled::Tree,
@@ -75,6 +83,50 @@ fn corrupt(what: impl Into<String>, why: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt { what: what.into(), why: why.to_string() }
 }
 
+/// One stored update: `header length (u16, big-endian) ‖ header ‖ body`. An update whose
+/// body is dropped (or not yet fetched) ends after its header.
+fn pack(header: &[u8], body: Option<&[u8]>) -> Vec<u8> {
+    let body = body.unwrap_or_default();
+    let mut value = Vec::with_capacity(2 + header.len() + body.len());
+    // Headers are bounded by `codec::MAX_UPDATE_BYTES` (16 KiB), far below u16::MAX.
+    value.extend_from_slice(&(header.len() as u16).to_be_bytes());
+    value.extend_from_slice(header);
+    value.extend_from_slice(body);
+    value
+}
+
+/// Splits a stored update into its header bytes and its body, if it has one.
+fn unpack(value: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+    let (len, rest) = value.split_first_chunk::<2>()?;
+    let (header, body) = rest.split_at_checked(u16::from_be_bytes(*len) as usize)?;
+    Some((header, (!body.is_empty()).then_some(body)))
+}
+
+fn unpack_or_corrupt<'v>(id: &[u8], value: &'v [u8]) -> Result<(&'v [u8], Option<&'v [u8]>), StoreError> {
+    unpack(value)
+        .ok_or_else(|| corrupt(format!("update {}", hex::encode(id)), "shorter than its header length"))
+}
+
+fn decode_header(id: &[u8], bytes: &[u8]) -> Result<SignedHeader, StoreError> {
+    codec::decode(bytes).map_err(|e| corrupt(format!("header {}", hex::encode(id)), e))
+}
+
+/// The index keys of one update: object ‖ author ‖ id (when it is about an object) and
+/// author ‖ seq ‖ id.
+fn index_keys(id: &UpdateId, signed: &SignedHeader) -> (Option<Vec<u8>>, Vec<u8>) {
+    let h = &signed.header;
+    let object_key = h.object.map(|object| {
+        let mut key = object_key(&object);
+        key.extend_from_slice(&h.author.0);
+        key.extend_from_slice(&id.0);
+        key
+    });
+    let mut author_key = h.author.0.to_vec();
+    author_key.extend_from_slice(&h.seq.to_be_bytes());
+    author_key.extend_from_slice(&id.0);
+    (object_key, author_key)
+}
+
 impl Store {
     /// Opens (or creates) the store in `dir`, checking its schema version and network.
     /// `cache_bytes` bounds sled's page cache.
@@ -88,8 +140,7 @@ impl Store {
         let tree = |name: &str| db.open_tree(name);
         let store = Store {
             path: dir.to_owned(),
-            headers: tree("headers")?,
-            bodies: tree("bodies")?,
+            updates: tree("updates")?,
             by_object: tree("by_object")?,
             by_author: tree("by_author")?,
             views: tree("views")?,
@@ -105,7 +156,9 @@ impl Store {
             }
             Some(v) => {
                 let found = <[u8; 4]>::try_from(v.as_ref()).map(u32::from_be_bytes).unwrap_or(u32::MAX);
-                if found != SCHEMA_VERSION {
+                if found == SCHEMA_V1 {
+                    store.migrate_from_v1()?;
+                } else if found != SCHEMA_VERSION {
                     return Err(StoreError::UnknownSchema {
                         path: dir.to_owned(),
                         found,
@@ -122,7 +175,40 @@ impl Store {
                 }
             }
         }
+        // A migration that stopped after recording the new version leaves the old trees.
+        for old in ["headers", "bodies"] {
+            if store.db.tree_names().iter().any(|name| name.as_ref() == old.as_bytes()) {
+                store.db.drop_tree(old)?;
+            }
+        }
         Ok(store)
+    }
+
+    /// Migrates a schema-1 store in place: each header and its body (if stored) become one
+    /// entry of `updates`. Copying is idempotent, and the version is recorded only once every
+    /// update is copied and flushed, so a migration cut short by a crash starts over at the
+    /// next open; the old trees are dropped last.
+    fn migrate_from_v1(&self) -> Result<(), StoreError> {
+        let headers = self.db.open_tree("headers")?;
+        let bodies = self.db.open_tree("bodies")?;
+        tracing::info!(path = %self.path.display(), updates = headers.len(), "migrating the store from schema version 1 to 2");
+        let mut batch = sled::Batch::default();
+        let mut in_batch = 0;
+        for item in headers.iter() {
+            let (id, header) = item?;
+            let body = bodies.get(&id)?;
+            batch.insert(id, pack(&header, body.as_deref()));
+            in_batch += 1;
+            if in_batch == MIGRATE_CHUNK {
+                self.updates.apply_batch(std::mem::take(&mut batch))?;
+                in_batch = 0;
+            }
+        }
+        self.updates.apply_batch(batch)?;
+        self.db.flush()?;
+        self.meta.insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
+        self.db.flush()?;
+        Ok(())
     }
 
     /// Reads the schema version of a store without opening it for use (for diagnostics).
@@ -142,88 +228,97 @@ impl Store {
     /// Applies a batch of operations without flushing; durable after the next [`Store::flush`].
     ///
     /// Each tree gets one atomic sled batch, written in an order that keeps a crash harmless:
-    /// bodies and indexes first, then headers, then the seq reservation. sled recovers a
-    /// prefix of its log, so after a crash a header is never present without its indexes
-    /// and body; indexes or bodies without a header are ignored on load and removed by
-    /// [`Store::repair`]. Batches written one after another keep this order among them, so
-    /// a crash leaves a prefix of them. A batch is acknowledged only after the flush.
+    /// removed updates first, then the indexes, then the stored updates, then the seq
+    /// reservation. sled recovers a prefix of its log, so after a crash an update is never
+    /// present without its index entries; index entries without an update are ignored on
+    /// load and removed by [`Store::repair`]. Batches written one after another keep this
+    /// order among them, so a crash leaves a prefix of them. A batch is acknowledged only
+    /// after the flush.
+    ///
+    /// A body joins its update's stored header (written by this call or an earlier one); a
+    /// body whose header is nowhere is skipped with a warning (the engine never asks for one:
+    /// sync fetches it again if it is needed).
     pub fn write(&self, ops: &[StoreOp]) -> Result<(), StoreError> {
         if ops.is_empty() {
             return Ok(());
         }
-        let mut headers = sled::Batch::default();
-        let mut bodies = sled::Batch::default();
+        // The final value of every update this call touches: `None` removes it.
+        let mut updates: BTreeMap<[u8; 32], Option<Vec<u8>>> = BTreeMap::new();
         let mut by_object = sled::Batch::default();
         let mut by_author = sled::Batch::default();
-        let mut removed_headers = sled::Batch::default();
         let mut reserved = None;
-        let index_keys = |id: &UpdateId, signed: &SignedHeader| {
-            let h = &signed.header;
-            let object_key = h.object.map(|object| {
-                let mut key = object_key(&object);
-                key.extend_from_slice(&h.author.0);
-                key.extend_from_slice(&id.0);
-                key
-            });
-            let mut author_key = h.author.0.to_vec();
-            author_key.extend_from_slice(&h.seq.to_be_bytes());
-            author_key.extend_from_slice(&id.0);
-            (object_key, author_key)
-        };
         for op in ops {
             match op {
                 StoreOp::PutHeader { id, signed } => {
-                    let bytes =
+                    let header =
                         codec::encode(signed.as_ref()).map_err(|e| corrupt(format!("header {id}"), e))?;
-                    headers.insert(&id.0, bytes);
+                    updates.insert(id.0, Some(pack(&header, None)));
                     let (object_key, author_key) = index_keys(id, signed);
                     if let Some(key) = object_key {
                         by_object.insert(key, &[]);
                     }
                     by_author.insert(author_key, &[]);
                 }
-                StoreOp::PutBody { id, body } => bodies.insert(&id.0, body.as_slice()),
-                StoreOp::DropBody(id) => bodies.remove(&id.0),
+                StoreOp::PutBody { id, body } => match self.current(&updates, id)? {
+                    Some(value) => {
+                        let (header, _) = unpack_or_corrupt(&id.0, &value)?;
+                        let value = pack(header, Some(body));
+                        updates.insert(id.0, Some(value));
+                    }
+                    None => tracing::warn!(%id, "a body without its header was not stored"),
+                },
+                StoreOp::DropBody(id) => {
+                    if let Some(value) = self.current(&updates, id)? {
+                        let (header, body) = unpack_or_corrupt(&id.0, &value)?;
+                        if body.is_some() {
+                            let value = pack(header, None);
+                            updates.insert(id.0, Some(value));
+                        }
+                    }
+                }
                 StoreOp::Remove(id) => {
-                    bodies.remove(&id.0);
-                    removed_headers.remove(&id.0);
-                    if let Some(signed) = self.get_header(id)? {
-                        let (object_key, author_key) = index_keys(id, &signed);
+                    if let Some(value) = self.current(&updates, id)? {
+                        let (header, _) = unpack_or_corrupt(&id.0, &value)?;
+                        let (object_key, author_key) = index_keys(id, &decode_header(&id.0, header)?);
                         if let Some(key) = object_key {
                             by_object.remove(key);
                         }
                         by_author.remove(author_key);
                     }
+                    updates.insert(id.0, None);
                 }
                 StoreOp::ReserveSeq(seq) => reserved = Some(*seq),
             }
         }
-        // Removals go first: a header is removed before its indexes, so a crash between
-        // leaves only index entries without a header (harmless, repaired on start).
-        self.headers.apply_batch(removed_headers)?;
-        // Bodies and the two indexes are independent trees: large batches go to them in
-        // parallel (sled trees take concurrent writers). Headers follow once all three are in.
-        if ops.len() >= PARALLEL_APPLY_OPS {
-            std::thread::scope(|scope| {
-                let bodies = scope.spawn(|| self.bodies.apply_batch(bodies));
-                let by_object = scope.spawn(|| self.by_object.apply_batch(by_object));
-                let by_author = self.by_author.apply_batch(by_author);
-                for joined in [bodies.join(), by_object.join()] {
-                    joined.map_err(|_| corrupt("store writer thread", "panicked"))??;
-                }
-                by_author?;
-                Ok::<(), StoreError>(())
-            })?;
-        } else {
-            self.bodies.apply_batch(bodies)?;
-            self.by_object.apply_batch(by_object)?;
-            self.by_author.apply_batch(by_author)?;
+        let (mut removed, mut stored) = (sled::Batch::default(), sled::Batch::default());
+        for (id, value) in updates {
+            match value {
+                Some(value) => stored.insert(&id, value),
+                None => removed.remove(&id),
+            }
         }
-        self.headers.apply_batch(headers)?;
+        // An update goes before its index entries, and comes after them.
+        self.updates.apply_batch(removed)?;
+        self.by_object.apply_batch(by_object)?;
+        self.by_author.apply_batch(by_author)?;
+        self.updates.apply_batch(stored)?;
         if let Some(seq) = reserved {
             self.meta.insert(META_RESERVED_SEQ, &seq.to_be_bytes())?;
         }
         Ok(())
+    }
+
+    /// An update's stored value as this write leaves it so far: from the write's own pending
+    /// values, or else from the store.
+    fn current(
+        &self,
+        pending: &BTreeMap<[u8; 32], Option<Vec<u8>>>,
+        id: &UpdateId,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        match pending.get(&id.0) {
+            Some(value) => Ok(value.clone()),
+            None => Ok(self.updates.get(id.0)?.map(|v| v.to_vec())),
+        }
     }
 
     /// Marks the store open, and reports whether the previous run ended without a clean
@@ -241,8 +336,8 @@ impl Store {
         Ok(())
     }
 
-    /// Removes index entries and bodies whose header is missing (left by a crash between the
-    /// per-tree batches of one [`Store::apply`]). Returns how many were removed.
+    /// Removes index entries whose update is missing (left by a crash between the per-tree
+    /// batches of one [`Store::apply`]). Returns how many were removed.
     pub fn repair(&self) -> Result<usize, StoreError> {
         let mut removed = 0;
         let tail_id =
@@ -251,22 +346,13 @@ impl Store {
             let mut batch = sled::Batch::default();
             for item in tree.iter() {
                 let (key, _) = item?;
-                if tail_id(&key).is_none_or(|id| !self.headers.contains_key(id).unwrap_or(false)) {
+                if tail_id(&key).is_none_or(|id| !self.updates.contains_key(id).unwrap_or(false)) {
                     batch.remove(key);
                     removed += 1;
                 }
             }
             tree.apply_batch(batch)?;
         }
-        let mut batch = sled::Batch::default();
-        for item in self.bodies.iter() {
-            let (key, _) = item?;
-            if !self.headers.contains_key(&key)? {
-                batch.remove(key);
-                removed += 1;
-            }
-        }
-        self.bodies.apply_batch(batch)?;
         if removed > 0 {
             self.db.flush()?;
         }
@@ -276,33 +362,38 @@ impl Store {
     /// Every stored header, one at a time (a large store is never held in memory twice). Used
     /// on start to rebuild the engine; corrupt entries are reported, never silently skipped.
     pub fn stored_headers(&self) -> impl Iterator<Item = Result<SignedHeader, StoreError>> + '_ {
-        self.headers.iter().map(|item| {
-            let (key, value) = item?;
-            codec::decode(&value).map_err(|e| corrupt(format!("header {}", hex::encode(&key)), e))
+        self.updates.iter().map(|item| {
+            let (id, value) = item?;
+            let (header, _) = unpack_or_corrupt(&id, &value)?;
+            decode_header(&id, header)
         })
     }
 
     /// Every stored body with its update id, one at a time, in id order.
     pub fn stored_bodies(&self) -> impl Iterator<Item = Result<(UpdateId, Vec<u8>), StoreError>> + '_ {
-        self.bodies.iter().map(|item| {
-            let (key, value) = item?;
-            let id: [u8; 32] = key
-                .as_ref()
-                .try_into()
-                .map_err(|_| corrupt(format!("body key {}", hex::encode(&key)), "not 32 bytes"))?;
-            Ok((UpdateId(id), value.to_vec()))
-        })
+        self.updates
+            .iter()
+            .map(|item| {
+                let (key, value) = item?;
+                let id: [u8; 32] = key
+                    .as_ref()
+                    .try_into()
+                    .map_err(|_| corrupt(format!("update key {}", hex::encode(&key)), "not 32 bytes"))?;
+                let (_, body) = unpack_or_corrupt(&key, &value)?;
+                Ok(body.map(|body| (UpdateId(id), body.to_vec())))
+            })
+            .filter_map(Result::transpose)
     }
 
     pub fn get_header(&self, id: &UpdateId) -> Result<Option<SignedHeader>, StoreError> {
-        self.headers
-            .get(id.0)?
-            .map(|v| codec::decode(&v).map_err(|e| corrupt(format!("header {id}"), e)))
-            .transpose()
+        let Some(value) = self.updates.get(id.0)? else { return Ok(None) };
+        let (header, _) = unpack_or_corrupt(&id.0, &value)?;
+        decode_header(&id.0, header).map(Some)
     }
 
     pub fn get_body(&self, id: &UpdateId) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.bodies.get(id.0)?.map(|v| v.to_vec()))
+        let Some(value) = self.updates.get(id.0)? else { return Ok(None) };
+        Ok(unpack_or_corrupt(&id.0, &value)?.1.map(<[u8]>::to_vec))
     }
 
     /// Ids of every stored update about an object, any agency.
@@ -329,7 +420,7 @@ impl Store {
     }
 
     pub fn n_headers(&self) -> usize {
-        self.headers.len()
+        self.updates.len()
     }
 
     /// Bytes on disk (sled's estimate).
@@ -445,8 +536,97 @@ mod tests {
         }
         let err = Store::open(dir.path(), &network, 1 << 20).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("schema version 7") && text.contains("reads version 1"), "{text}");
+        assert!(text.contains("schema version 7") && text.contains("reads version 2"), "{text}");
         assert_eq!(peek_schema(dir.path()).unwrap(), Some(7), "the store was not rewritten");
+    }
+
+    /// A signed metadata update about `object`, its id and its body.
+    fn update(seq: u64, object: u32) -> (UpdateId, SignedHeader, Vec<u8>) {
+        let record = protocol::records::Record::ObjectMetadata(protocol::records::ObjectMetadata {
+            object: ObjectId::Norad(object),
+            name: Some(format!("OBJECT {object}")),
+            cospar_id: None,
+            object_type: None,
+            owner: None,
+            launch_date: None,
+            decay_date: None,
+            rcs_m2: None,
+            size_m: None,
+        });
+        let envelope =
+            protocol::Signer::from_seed([5; 32]).sign(NetworkId([1; 32]), seq, None, &record).unwrap();
+        (envelope.id(), envelope.header, envelope.body)
+    }
+
+    fn put(id: UpdateId, signed: &SignedHeader) -> StoreOp {
+        StoreOp::PutHeader { id, signed: Box::new(signed.clone()) }
+    }
+
+    #[test]
+    fn an_update_keeps_its_header_and_its_body_until_the_body_is_dropped_or_it_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &NetworkId([1; 32]), 1 << 20).unwrap();
+        let (a, header_a, body_a) = update(1, 25544);
+        let (b, header_b, body_b) = update(2, 25544);
+        // Header and body in one write, and in two.
+        store.apply(&[put(a, &header_a), StoreOp::PutBody { id: a, body: body_a.clone() }]).unwrap();
+        store.apply(&[put(b, &header_b)]).unwrap();
+        assert_eq!(store.get_body(&b).unwrap(), None);
+        store.apply(&[StoreOp::PutBody { id: b, body: body_b.clone() }]).unwrap();
+        assert_eq!(store.get_header(&a).unwrap(), Some(header_a.clone()));
+        assert_eq!(store.get_body(&a).unwrap(), Some(body_a));
+        assert_eq!(store.get_body(&b).unwrap(), Some(body_b.clone()));
+        assert_eq!(store.ids_for_object(&ObjectId::Norad(25544)).unwrap().len(), 2);
+        // A dropped body leaves the header; a removed update leaves nothing, indexes included.
+        store.apply(&[StoreOp::DropBody(a), StoreOp::Remove(b)]).unwrap();
+        assert_eq!(store.get_header(&a).unwrap(), Some(header_a));
+        assert_eq!(store.get_body(&a).unwrap(), None);
+        assert_eq!(store.get_header(&b).unwrap(), None);
+        assert_eq!(store.ids_for_object(&ObjectId::Norad(25544)).unwrap(), vec![a]);
+        assert_eq!(store.by_author.len(), 1);
+        // A body whose header is nowhere is not stored.
+        let (c, _, body_c) = update(3, 7);
+        store.apply(&[StoreOp::PutBody { id: c, body: body_c }]).unwrap();
+        assert_eq!(store.get_header(&c).unwrap(), None);
+        assert_eq!(store.stored_headers().count(), 1);
+        assert_eq!(store.stored_bodies().count(), 0);
+    }
+
+    #[test]
+    fn a_schema_1_store_is_migrated_in_place_with_every_header_and_body() {
+        let dir = tempfile::tempdir().unwrap();
+        let network = NetworkId([1; 32]);
+        let updates: Vec<_> = (1..=3).map(|seq| update(seq, 40_000 + seq as u32)).collect();
+        {
+            // The schema-1 layout: headers and bodies in two trees (the second body dropped).
+            let db = sled::Config::new().path(dir.path()).open().unwrap();
+            let (headers, bodies, meta) = (
+                db.open_tree("headers").unwrap(),
+                db.open_tree("bodies").unwrap(),
+                db.open_tree("meta").unwrap(),
+            );
+            for (i, (id, header, body)) in updates.iter().enumerate() {
+                headers.insert(id.0, codec::encode(header).unwrap()).unwrap();
+                if i != 1 {
+                    bodies.insert(id.0, body.as_slice()).unwrap();
+                }
+            }
+            meta.insert(META_SCHEMA, &1u32.to_be_bytes()).unwrap();
+            meta.insert(META_NETWORK, &network.0).unwrap();
+            db.flush().unwrap();
+        }
+        let store = Store::open(dir.path(), &network, 1 << 20).unwrap();
+        for (i, (id, header, body)) in updates.iter().enumerate() {
+            assert_eq!(store.get_header(id).unwrap().as_ref(), Some(header));
+            assert_eq!(store.get_body(id).unwrap(), (i != 1).then(|| body.clone()));
+        }
+        let names = store.db.tree_names();
+        assert!(
+            !names.iter().any(|n| n.as_ref() == b"headers" || n.as_ref() == b"bodies"),
+            "old trees dropped"
+        );
+        drop(store);
+        assert_eq!(peek_schema(dir.path()).unwrap(), Some(SCHEMA_VERSION));
     }
 
     #[test]

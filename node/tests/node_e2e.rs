@@ -306,7 +306,7 @@ fn bad_input_gets_a_clear_error_and_leaves_the_store_unchanged() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("schema version 99"), "{stderr}");
     let db = sled::open(s.dir.join("store")).unwrap();
-    assert_eq!(db.open_tree("headers").unwrap().len(), before, "the store is unchanged");
+    assert_eq!(db.open_tree("updates").unwrap().len(), before, "the store is unchanged");
 }
 
 /// A circular 15.5 rev/day orbit through the x axis at `epoch` (the ascending node), inclined

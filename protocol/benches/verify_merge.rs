@@ -28,6 +28,7 @@ fn rss_bytes() -> isize {
 const N_AGENCIES: usize = 10;
 const N_UPDATES: usize = 100_000;
 const CHUNK: usize = 1024;
+const N_SUBMIT: usize = 20_000;
 
 fn estimate(object: u32, epoch: Epoch, agency: usize) -> OrbitEstimate {
     OrbitEstimate {
@@ -110,7 +111,7 @@ fn main() {
     assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1);
 
     let before = rss_bytes();
-    let mut engine = Engine::new(genesis, EngineConfig::default(), None, [3; 32]);
+    let mut engine = Engine::new(genesis.clone(), EngineConfig::default(), None, [3; 32]);
     let t = Instant::now();
     for chunk in bytes.chunks(CHUNK) {
         engine.handle(now, Input::Envelopes { from: None, items: chunk.to_vec() });
@@ -122,6 +123,23 @@ fn main() {
     let t = Instant::now();
     let n_views = engine.views().all().len();
     let views_s = t.elapsed().as_secs_f64();
+
+    // A local submission: sign (one chain: each header names the last id) and merge.
+    let mut own =
+        Engine::new(genesis.clone(), EngineConfig::default(), Some(Signer::from_seed([1; 32])), [4; 32]);
+    let records: Vec<Record> =
+        (0..N_SUBMIT as u32).map(|o| Record::OrbitEstimate(estimate(o, now, 0))).collect();
+    let t = Instant::now();
+    for chunk in records.chunks(CHUNK) {
+        own.handle(now, Input::Submit { records: chunk.to_vec() });
+    }
+    let submit_us = t.elapsed().as_secs_f64() * 1e6 / N_SUBMIT as f64;
+    assert_eq!(own.state().n_headers(), N_SUBMIT);
+    let t = Instant::now();
+    for (i, record) in records.iter().enumerate() {
+        std::hint::black_box(signers[0].sign(network, i as u64 + 1, None, record).expect("fits"));
+    }
+    let sign_us = t.elapsed().as_secs_f64() * 1e6 / N_SUBMIT as f64;
 
     println!("| measure (single thread, {N_UPDATES} orbit updates, {N_AGENCIES} agencies) | value |");
     println!("|---|---|");
@@ -135,4 +153,6 @@ fn main() {
         held / N_UPDATES as isize
     );
     println!("| views of all {n_views} objects (SGP4 medoid of 10 sources each) | {:.2} s |", views_s);
+    println!("| signing one update (encode the body, hash, ed25519) | {sign_us:.1} µs |");
+    println!("| engine submit: sign, chain and merge, {N_SUBMIT} updates | {submit_us:.1} µs an update |");
 }

@@ -9,10 +9,14 @@ use serde_json::Value;
 
 use super::node::{print_json, NodeOpts};
 use super::table;
-use crate::api::{SubmitRequest, SUBMIT_BATCH};
+use crate::api::SubmitRequest;
 
+/// Element sets per submit request. Smaller than the API's bound [`crate::api::SUBMIT_BATCH`]: the node
+/// signs one batch while it stores the one before, so the first and last batches (signed with
+/// nothing to overlap, stored likewise) are what a small batch keeps short.
+const CLI_BATCH: usize = 500;
 /// Submit requests in flight at once.
-const SUBMIT_IN_FLIGHT: usize = 2;
+const SUBMIT_IN_FLIGHT: usize = 3;
 use crate::core::{CatalogueEntry, HistoryEntry, ObjectReport, SubmitSummary};
 use crate::orbit::{read_element_sets, write_element_sets, ElementSet, OutputFormat};
 
@@ -309,7 +313,7 @@ pub fn submit(args: SubmitArgs, opts: &NodeOpts) -> Result<()> {
         bail!("{} bad record(s) in {}; nothing submitted (--strict)", outcome.errors.len(), label);
     }
     let sets: Vec<ElementSet> = outcome.sets;
-    let progress = if sets.len() > SUBMIT_BATCH && !opts.json {
+    let progress = if sets.len() > CLI_BATCH && !opts.json {
         let bar = ProgressBar::new(sets.len() as u64);
         bar.set_style(
             ProgressStyle::with_template(
@@ -321,9 +325,9 @@ pub fn submit(args: SubmitArgs, opts: &NodeOpts) -> Result<()> {
     } else {
         None
     };
-    // Two batches in flight: the node signs one while it flushes the other. Each batch is
+    // Batches in flight: the node signs one while it flushes another. Each batch is
     // acknowledged only once durable, whatever the order the answers come in.
-    let batches = std::sync::Mutex::new(sets.chunks(SUBMIT_BATCH));
+    let batches = std::sync::Mutex::new(sets.chunks(CLI_BATCH));
     let next_batch = || batches.lock().ok().and_then(|mut b| b.next());
     let summaries: Vec<Result<SubmitSummary>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..SUBMIT_IN_FLIGHT)
