@@ -43,6 +43,8 @@ pub const COMMAND_QUEUE: usize = 1024;
 pub const VIEWS_PER_TICK: usize = 200;
 /// Seconds between writes of changed derived views to the store.
 pub const VIEW_PERSIST_INTERVAL: Duration = Duration::from_millis(250);
+/// Views wait at most this long for the engine to be idle before they are persisted anyway.
+pub const VIEW_PERSIST_MAX_DEFER: Duration = Duration::from_secs(5);
 
 /// Things the engine task is asked to do.
 #[derive(Debug)]
@@ -512,7 +514,11 @@ impl Core {
                 }
                 Command::Tick => {
                     self.run_engine(Input::Tick);
-                    self.persist_views_if_due(false);
+                    // Views are derived: while commands wait (an ingest), they wait too, up to
+                    // a bound, so the engine thread spends the burst on signing and merging.
+                    if rx.is_empty() || self.last_view_persist.elapsed() > VIEW_PERSIST_MAX_DEFER {
+                        self.persist_views_if_due(false);
+                    }
                     self.feed_screening();
                 }
                 command => self.handle(command),

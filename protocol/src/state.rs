@@ -43,21 +43,22 @@ pub enum Body {
 pub struct Entry {
     pub id: UpdateId,
     pub signed: SignedHeader,
-    /// The body, when held (it matches `body_hash`).
-    pub body: Option<Body>,
+    /// The body, when held (it matches `body_hash`). Boxed: most headers held are superseded
+    /// estimates without a body, and an inline `Body` is 208 bytes.
+    pub body: Option<Box<Body>>,
 }
 
 impl Entry {
     /// The decoded record, when the body is held and passes its checks.
     pub fn record(&self) -> Option<&Record> {
-        match &self.body {
+        match self.body.as_deref() {
             Some(Body::Valid(record)) => Some(record),
             _ => None,
         }
     }
     /// Why the body makes this update defective, when it does.
     pub fn defect(&self) -> Option<&Defect> {
-        match &self.body {
+        match self.body.as_deref() {
             Some(Body::Defective { defect, .. }) => Some(defect),
             _ => None,
         }
@@ -67,7 +68,7 @@ impl Entry {
     }
     /// The body's canonical bytes, when held.
     pub fn body_bytes(&self) -> Option<Vec<u8>> {
-        match &self.body {
+        match self.body.as_deref() {
             Some(Body::Valid(record)) => crate::codec::encode(record).ok(),
             Some(Body::Defective { bytes, .. }) => Some(bytes.clone()),
             None => None,
@@ -583,7 +584,7 @@ impl State {
             Ok(record) => (Body::Valid(record), None),
             Err(defect) => (Body::Defective { bytes: body.to_vec(), defect: defect.clone() }, Some(defect)),
         };
-        entry.body = Some(stored);
+        entry.body = Some(Box::new(stored));
         (BodyOutcome::Stored { defect }, change)
     }
 
