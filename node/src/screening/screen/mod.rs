@@ -70,7 +70,7 @@ pub mod search;
 pub mod spread;
 pub mod tracks;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use orbit::propagate::{PreparedObject, SampleStatus};
@@ -710,12 +710,17 @@ impl<S: Clone + Send + Sync> Screening<S> {
     /// catalogue.
     pub fn update(&mut self, changed: Vec<ScreenObject<S>>, removed_ids: &[ObjectId]) -> UpdateSummary {
         let (changed, superseded) = deduplicate(changed);
-        let touched: HashSet<ObjectId> =
+        // Sorted, for a binary search per event: hashing both ids of every event held cost
+        // more than the search of a single changed object.
+        let mut touched: Vec<ObjectId> =
             changed.iter().map(|o| o.estimate.object).chain(removed_ids.iter().copied()).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        let is_touched = |id: &ObjectId| touched.binary_search(id).is_ok();
         let n_events_before = self.events.len();
-        self.events.retain(|e| !touched.contains(&e.primary) && !touched.contains(&e.secondary));
+        self.events.retain(|e| !is_touched(&e.primary) && !is_touched(&e.secondary));
         let n_events_removed = n_events_before - self.events.len();
-        self.issues.retain(|issue| !touched.contains(&issue.object));
+        self.issues.retain(|issue| !is_touched(&issue.object));
         self.issues.extend(superseded);
         let mut n_removed = 0;
         for id in removed_ids {
@@ -747,12 +752,13 @@ impl<S: Clone + Send + Sync> Screening<S> {
             changed_slots.push(slot);
         }
         self.store.resize(self.slots.len());
-        let elements = elements_of(&self.slots);
         for &slot in &changed_slots {
+            let elements = elements_of(&self.slots[slot..slot + 1]);
             self.store.fill(&self.prepared, &elements, slot..slot + 1);
             self.record_issue(slot);
         }
-        let changed_set: HashSet<usize> = changed_slots.iter().copied().collect();
+        let mut changed_set = changed_slots.clone();
+        changed_set.sort_unstable();
         let n_slots = self.slots.len();
         let store = &self.store;
         let threshold_km = self.parameters.threshold_km;
@@ -768,7 +774,7 @@ impl<S: Clone + Send + Sync> Screening<S> {
                 let mut out = Vec::new();
                 // A pair of changed objects is searched once, from the smaller slot.
                 let others = (first..(first + UPDATE_SLOTS_PER_TASK).min(n_slots))
-                    .filter(|other| !changed_set.contains(other) || *other > q);
+                    .filter(|other| *other > q || changed_set.binary_search(other).is_err());
                 search::search_one(store, threshold_km, q, others, scratch, &mut out);
                 out
             })

@@ -215,8 +215,9 @@ impl TrackStore {
     }
 
     /// Propagates the objects in `slots` (with the same indices in `prepared`) and fills their
-    /// samples, tracks and spheres. `elements` gives each slot's mean elements for the error
-    /// bounds. Runs in parallel on the current rayon pool.
+    /// samples, tracks and spheres. `elements` gives the mean elements of each slot of `slots`,
+    /// in order (`elements[0]` is slot `slots.start`'s), for the error bounds. Runs in parallel
+    /// on the current rayon pool.
     pub fn fill(
         &mut self,
         prepared: &[PreparedObject],
@@ -252,8 +253,13 @@ impl TrackStore {
             let spheres =
                 self.spheres[start * sphere_stride..end * sphere_stride].par_chunks_mut(sphere_stride.max(1));
             let arrays = &arrays;
-            let objects =
-                (samples, &mut self.tracks[start..end], batch, &elements[start..end]).into_par_iter();
+            let objects = (
+                samples,
+                &mut self.tracks[start..end],
+                batch,
+                &elements[start - slots.start..end - slots.start],
+            )
+                .into_par_iter();
             if sphere_stride > 0 {
                 objects.zip(spheres).enumerate().for_each(
                     |(index, ((row, track, object, elements), spheres))| {
