@@ -76,8 +76,14 @@ impl Client {
     }
 
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        let response =
-            self.agent.get(format!("{}{path}", self.base)).call().map_err(|e| self.unreachable(e))?;
+        let url = format!("{}{path}", self.base);
+        let response = match self.agent.get(&url).call() {
+            // A pooled connection the node has closed meanwhile (after a 413, say): a GET is
+            // idempotent, so it is tried once more on a fresh connection.
+            Err(ureq::Error::Io(_)) => self.agent.get(&url).call(),
+            other => other,
+        }
+        .map_err(|e| self.unreachable(e))?;
         self.answer(response)
     }
 

@@ -43,6 +43,8 @@ pub const COMMAND_QUEUE: usize = 1024;
 pub const VIEWS_PER_TICK: usize = 200;
 /// Seconds between writes of changed derived views to the store.
 pub const VIEW_PERSIST_INTERVAL: Duration = Duration::from_millis(250);
+/// The stored views' header digest is written at most this often while updates keep coming.
+pub const VIEWS_DIGEST_INTERVAL: Duration = Duration::from_secs(60);
 /// Views wait at most this long for the engine to be idle before they are persisted anyway.
 pub const VIEW_PERSIST_MAX_DEFER: Duration = Duration::from_secs(5);
 
@@ -439,6 +441,8 @@ pub fn spawn(
         started_instant: Instant::now(),
         dirty_views: BTreeSet::new(),
         last_view_persist: Instant::now(),
+        last_views_digest: None,
+        views_digest_missing: false,
         present_also: Vec::new(),
         arrivals: BTreeMap::new(),
         arrival_order: std::collections::VecDeque::new(),
@@ -478,6 +482,10 @@ struct Core {
     started_instant: Instant,
     dirty_views: BTreeSet<ObjectId>,
     last_view_persist: Instant,
+    /// When the stored views' header digest was last written (see [`VIEWS_DIGEST_INTERVAL`]).
+    last_views_digest: Option<Instant>,
+    /// Views were written without their digest (it was not due): it is written once due.
+    views_digest_missing: bool,
     present_also: Vec<Vec<u8>>,
     arrivals: BTreeMap<UpdateId, i64>,
     arrival_order: std::collections::VecDeque<UpdateId>,
@@ -530,8 +538,22 @@ impl Core {
     }
 
     fn persist_views_if_due(&mut self, force: bool) {
-        if self.dirty_views.is_empty() || (!force && self.last_view_persist.elapsed() < VIEW_PERSIST_INTERVAL)
-        {
+        let digest_due = force || self.last_views_digest.is_none_or(|t| t.elapsed() >= VIEWS_DIGEST_INTERVAL);
+        if self.dirty_views.is_empty() {
+            // Nothing dirty, but the digest may have been left out under a stream of updates.
+            if self.views_digest_missing && digest_due {
+                self.last_views_digest = Some(Instant::now());
+                let digest = self.engine.state().header_digest();
+                match self.store.put_views(&[], Some(&digest)) {
+                    Ok(()) => self.views_digest_missing = false,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "writing the views digest failed; views are rebuilt at the next start")
+                    }
+                }
+            }
+            return;
+        }
+        if !force && self.last_view_persist.elapsed() < VIEW_PERSIST_INTERVAL {
             return;
         }
         self.last_view_persist = Instant::now();
@@ -547,8 +569,14 @@ impl Core {
             rows.push((object, json));
         }
         // The stored views are complete for the current headers only once nothing is dirty;
-        // until then the digest is removed (computing it hashes every header).
-        let digest = self.dirty_views.is_empty().then(|| self.engine.state().header_digest());
+        // until then the digest is removed. Computing it hashes every header, so under a
+        // steady stream of updates it is written at most every `VIEWS_DIGEST_INTERVAL` (and at
+        // shutdown): a node that crashes in between rebuilds its views at the next start.
+        let digest = (self.dirty_views.is_empty() && digest_due).then(|| {
+            self.last_views_digest = Some(Instant::now());
+            self.engine.state().header_digest()
+        });
+        self.views_digest_missing = digest.is_none();
         if let Err(e) = self.store.put_views(&rows, digest.as_ref()) {
             tracing::warn!(error = %e, "writing derived views failed; they are rebuilt at the next start");
         }

@@ -246,6 +246,7 @@ impl Store {
         let mut updates: BTreeMap<[u8; 32], Option<Vec<u8>>> = BTreeMap::new();
         let mut by_object = sled::Batch::default();
         let mut by_author = sled::Batch::default();
+        let mut n_index_writes = 0;
         let mut reserved = None;
         for op in ops {
             match op {
@@ -253,6 +254,7 @@ impl Store {
                     let header =
                         codec::encode(signed.as_ref()).map_err(|e| corrupt(format!("header {id}"), e))?;
                     updates.insert(id.0, Some(pack(&header, None)));
+                    n_index_writes += 1;
                     let (object_key, author_key) = index_keys(id, signed);
                     if let Some(key) = object_key {
                         by_object.insert(key, &[]);
@@ -280,6 +282,7 @@ impl Store {
                     if let Some(value) = self.current(&updates, id)? {
                         let (header, _) = unpack_or_corrupt(&id.0, &value)?;
                         let (object_key, author_key) = index_keys(id, &decode_header(&id.0, header)?);
+                        n_index_writes += 1;
                         if let Some(key) = object_key {
                             by_object.remove(key);
                         }
@@ -291,17 +294,31 @@ impl Store {
             }
         }
         let (mut removed, mut stored) = (sled::Batch::default(), sled::Batch::default());
+        let (mut n_removed, mut n_stored) = (0, 0);
         for (id, value) in updates {
             match value {
-                Some(value) => stored.insert(&id, value),
-                None => removed.remove(&id),
+                Some(value) => {
+                    stored.insert(&id, value);
+                    n_stored += 1;
+                }
+                None => {
+                    removed.remove(&id);
+                    n_removed += 1;
+                }
             }
         }
-        // An update goes before its index entries, and comes after them.
-        self.updates.apply_batch(removed)?;
-        self.by_object.apply_batch(by_object)?;
-        self.by_author.apply_batch(by_author)?;
-        self.updates.apply_batch(stored)?;
+        // An update goes before its index entries, and comes after them. Empty batches are
+        // skipped: sled seals and writes a log buffer for each batch, even an empty one.
+        if n_removed > 0 {
+            self.updates.apply_batch(removed)?;
+        }
+        if n_index_writes > 0 {
+            self.by_object.apply_batch(by_object)?;
+            self.by_author.apply_batch(by_author)?;
+        }
+        if n_stored > 0 {
+            self.updates.apply_batch(stored)?;
+        }
         if let Some(seq) = reserved {
             self.meta.insert(META_RESERVED_SEQ, &seq.to_be_bytes())?;
         }

@@ -8,10 +8,16 @@
 //! while the engine task signs and merges the next batch during the flush (the two halves of
 //! a large ingest run on both cores).
 //!
-//! Steps queued together are committed together: their writes are applied in order (each
-//! step's batches in the store's crash-safe order, see [`Store::write`]), then one flush
-//! covers them all, then their outputs go out in order. sled recovers a prefix of its log,
-//! so a crash leaves a prefix of the steps.
+//! Steps queued together are committed together: their writes go to the store as one
+//! [`Store::write`] (one atomic batch per tree, in the store's crash-safe order), then one
+//! flush covers them all, then their outputs go out in order. sled recovers a prefix of its
+//! log, so a crash leaves a prefix of the groups.
+//!
+//! A group is flushed when it holds our own signed updates (a seq reservation) or something
+//! waiting for durability (a reply to a local command, [`Writer::wait_durable`]). Updates
+//! that only arrived from peers are applied without a flush of their own: sled flushes them
+//! within a second, or the next flush does, and a crash before then loses only what sync
+//! fetches again. (A flush per gossiped update was most of a node's CPU at a steady stream.)
 //!
 //! What the engine task itself serves from the engine's memory to the outside (sync answers,
 //! handshake statements, single envelopes) can include updates that are not yet durable; it
@@ -127,6 +133,8 @@ impl Drop for Writer {
 }
 
 fn run(store: &Store, net: &mpsc::Sender<NetworkOutput>, rx: &Receiver<Step>, in_flight: &AtomicUsize) {
+    // Whether writes are applied but not yet flushed.
+    let mut unflushed = false;
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -137,26 +145,39 @@ fn run(store: &Store, net: &mpsc::Sender<NetworkOutput>, rx: &Receiver<Step>, in
         }
         let n = group.len();
         let t = std::time::Instant::now();
-        let mut wrote = false;
+        let mut must_flush = false;
+        let mut ops: Vec<StoreOp> = Vec::new();
         let mut after = Vec::new();
         for action in group.into_iter().flatten() {
             match action {
-                Action::Persist(ops) => {
-                    if let Err(e) = store.write(&ops) {
-                        // Nothing after this point may be acknowledged: stop rather than lie.
-                        tracing::error!(error = %e, "the store refused a write; stopping");
-                        std::process::exit(70);
-                    }
-                    wrote = true;
+                Action::Persist(step_ops) => {
+                    // Our own signed updates (their seq reservation comes with them).
+                    must_flush |= step_ops.iter().any(|op| matches!(op, StoreOp::ReserveSeq(_)));
+                    ops.extend(step_ops);
                 }
-                other => after.push(other),
+                Action::Then(then) => {
+                    must_flush = true;
+                    after.push(Action::Then(then));
+                }
+                other @ Action::Network(_) => after.push(other),
             }
         }
-        if wrote {
+        // The group's writes in one call: one atomic batch per tree for all of them (sled seals
+        // and writes a log buffer per batch), in the store's crash-safe order.
+        if !ops.is_empty() {
+            if let Err(e) = store.write(&ops) {
+                // Nothing after this point may be acknowledged: stop rather than lie.
+                tracing::error!(error = %e, "the store refused a write; stopping");
+                std::process::exit(70);
+            }
+            unflushed = true;
+        }
+        if must_flush && unflushed {
             if let Err(e) = store.flush() {
                 tracing::error!(error = %e, "the store could not flush; stopping");
                 std::process::exit(70);
             }
+            unflushed = false;
         }
         tracing::debug!(steps = n, write_us = t.elapsed().as_micros() as u64, "store writes durable");
         for action in after {
