@@ -124,7 +124,10 @@ impl TestNode {
                 Some(ready_tx),
             ))
         });
-        let api = ready_rx.blocking_recv().expect("the node started (see its error above)");
+        let Ok(api) = ready_rx.blocking_recv() else {
+            let outcome = thread.join().map(|r| r.map_err(|e| format!("{e:#}")));
+            panic!("the node did not start: {outcome:?}");
+        };
         let client = Client::new(&api.to_string(), dir.read_token().ok(), dir.root().to_owned());
         let mut p2p = String::new();
         wait_for("a p2p listen address", Duration::from_secs(20), || {

@@ -33,6 +33,8 @@ pub const SCHEMA_VERSION: u32 = 2;
 
 /// The one older layout this build migrates from (headers and bodies in two trees).
 const SCHEMA_V1: u32 = 1;
+/// How long opening waits for the store's file lock to be released.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Updates copied per batch when migrating a schema-1 store.
 const MIGRATE_CHUNK: usize = 10_000;
 
@@ -56,6 +58,10 @@ pub enum StoreError {
     UnknownSchema { path: PathBuf, found: u32, expected: u32 },
     #[error("the store at {path} belongs to network {found}, but the genesis names network {expected}")]
     WrongNetwork { path: PathBuf, found: String, expected: String },
+    #[error(
+        "the store at {path} is in use by another process: is another node running from this data directory?"
+    )]
+    Locked { path: PathBuf },
     #[error("store I/O failed: {0}")]
     Io(#[from] sled::Error),
     #[error("stored record {what} is corrupt: {why}")]
@@ -131,12 +137,25 @@ impl Store {
     /// Opens (or creates) the store in `dir`, checking its schema version and network.
     /// `cache_bytes` bounds sled's page cache.
     pub fn open(dir: &Path, network: &NetworkId, cache_bytes: u64) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_bytes)
-            .flush_every_ms(Some(1000))
-            .open()
-            .map_err(|source| StoreError::Open { path: dir.to_owned(), source })?;
+        let config = sled::Config::new().path(dir).cache_capacity(cache_bytes).flush_every_ms(Some(1000));
+        // sled's file lock can outlive a closed store for a moment (its IO threads finish their
+        // last writes after the handle is gone), so a restart right after a stop waits a little
+        // for it; a store that stays locked is in use by another process.
+        let started = std::time::Instant::now();
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock") && started.elapsed() < LOCK_WAIT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                    return Err(StoreError::Locked { path: dir.to_owned() });
+                }
+                Err(source) => return Err(StoreError::Open { path: dir.to_owned(), source }),
+            }
+        };
         let tree = |name: &str| db.open_tree(name);
         let store = Store {
             path: dir.to_owned(),
@@ -644,6 +663,15 @@ mod tests {
         );
         drop(store);
         assert_eq!(peek_schema(dir.path()).unwrap(), Some(SCHEMA_VERSION));
+    }
+
+    #[test]
+    fn a_store_in_use_is_refused_with_a_clear_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let _open = Store::open(dir.path(), &NetworkId([1; 32]), 1 << 20).unwrap();
+        let err = Store::open(dir.path(), &NetworkId([1; 32]), 1 << 20).unwrap_err();
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+        assert!(err.to_string().contains("another node running"), "{err}");
     }
 
     #[test]
