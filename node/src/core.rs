@@ -538,35 +538,26 @@ impl Core {
     }
 
     fn persist_views_if_due(&mut self, force: bool) {
+        let dirty = !self.dirty_views.is_empty();
+        let views_due = dirty && (force || self.last_view_persist.elapsed() >= VIEW_PERSIST_INTERVAL);
         let digest_due = force || self.last_views_digest.is_none_or(|t| t.elapsed() >= VIEWS_DIGEST_INTERVAL);
-        if self.dirty_views.is_empty() {
-            // Nothing dirty, but the digest may have been left out under a stream of updates.
-            if self.views_digest_missing && digest_due {
-                self.last_views_digest = Some(Instant::now());
-                let digest = self.engine.state().header_digest();
-                match self.store.put_views(&[], Some(&digest)) {
-                    Ok(()) => self.views_digest_missing = false,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "writing the views digest failed; views are rebuilt at the next start")
-                    }
-                }
+        // With nothing dirty, only a digest left out under a stream of updates may be due.
+        if !views_due && (dirty || !self.views_digest_missing || !digest_due) {
+            return;
+        }
+        let mut rows = Vec::new();
+        if views_due {
+            self.last_view_persist = Instant::now();
+            // A bounded slice per tick, so that writing views never stalls ingest for long.
+            let take = if force { usize::MAX } else { VIEWS_PER_TICK };
+            let objects: Vec<ObjectId> = self.dirty_views.iter().take(take).copied().collect();
+            for o in &objects {
+                self.dirty_views.remove(o);
             }
-            return;
-        }
-        if !force && self.last_view_persist.elapsed() < VIEW_PERSIST_INTERVAL {
-            return;
-        }
-        self.last_view_persist = Instant::now();
-        // A bounded slice per tick, so that writing views never stalls ingest for long.
-        let take = if force { usize::MAX } else { VIEWS_PER_TICK };
-        let objects: Vec<ObjectId> = self.dirty_views.iter().take(take).copied().collect();
-        for o in &objects {
-            self.dirty_views.remove(o);
-        }
-        let mut rows = Vec::with_capacity(objects.len());
-        for object in objects {
-            let json = self.engine.view(&object).and_then(|v| serde_json::to_vec(v).ok());
-            rows.push((object, json));
+            for object in objects {
+                let json = self.engine.view(&object).and_then(|v| serde_json::to_vec(v).ok());
+                rows.push((object, json));
+            }
         }
         // The stored views are complete for the current headers only once nothing is dirty;
         // until then the digest is removed. Computing it hashes every header, so under a
@@ -576,9 +567,12 @@ impl Core {
             self.last_views_digest = Some(Instant::now());
             self.engine.state().header_digest()
         });
-        self.views_digest_missing = digest.is_none();
-        if let Err(e) = self.store.put_views(&rows, digest.as_ref()) {
-            tracing::warn!(error = %e, "writing derived views failed; they are rebuilt at the next start");
+        match self.store.put_views(&rows, digest.as_ref()) {
+            Ok(()) => self.views_digest_missing = digest.is_none(),
+            Err(e) => {
+                self.views_digest_missing = true;
+                tracing::warn!(error = %e, "writing derived views failed; they are rebuilt at the next start");
+            }
         }
     }
 

@@ -108,6 +108,15 @@ fn unpack(value: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
     Some((header, (!body.is_empty()).then_some(body)))
 }
 
+/// Replaces the body of a stored update's value (`None` drops it), keeping its header.
+fn set_body(id: &[u8], value: &mut Vec<u8>, body: Option<&[u8]>) -> Result<(), StoreError> {
+    let (header, _) = unpack_or_corrupt(id, value)?;
+    let header_end = 2 + header.len();
+    value.truncate(header_end);
+    value.extend_from_slice(body.unwrap_or_default());
+    Ok(())
+}
+
 fn unpack_or_corrupt<'v>(id: &[u8], value: &'v [u8]) -> Result<(&'v [u8], Option<&'v [u8]>), StoreError> {
     unpack(value)
         .ok_or_else(|| corrupt(format!("update {}", hex::encode(id)), "shorter than its header length"))
@@ -145,13 +154,11 @@ impl Store {
         let db = loop {
             match config.open() {
                 Ok(db) => break db,
-                Err(sled::Error::Io(e))
-                    if e.to_string().contains("could not acquire lock") && started.elapsed() < LOCK_WAIT =>
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
                 Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
-                    return Err(StoreError::Locked { path: dir.to_owned() });
+                    if started.elapsed() >= LOCK_WAIT {
+                        return Err(StoreError::Locked { path: dir.to_owned() });
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
                 }
                 Err(source) => return Err(StoreError::Open { path: dir.to_owned(), source }),
             }
@@ -280,26 +287,18 @@ impl Store {
                     }
                     by_author.insert(author_key, &[]);
                 }
-                StoreOp::PutBody { id, body } => match self.current(&updates, id)? {
-                    Some(value) => {
-                        let (header, _) = unpack_or_corrupt(&id.0, &value)?;
-                        let value = pack(header, Some(body));
-                        updates.insert(id.0, Some(value));
-                    }
+                StoreOp::PutBody { id, body } => match self.pending(&mut updates, id)? {
+                    Some(value) => set_body(&id.0, value, Some(body))?,
                     None => tracing::warn!(%id, "a body without its header was not stored"),
                 },
                 StoreOp::DropBody(id) => {
-                    if let Some(value) = self.current(&updates, id)? {
-                        let (header, body) = unpack_or_corrupt(&id.0, &value)?;
-                        if body.is_some() {
-                            let value = pack(header, None);
-                            updates.insert(id.0, Some(value));
-                        }
+                    if let Some(value) = self.pending(&mut updates, id)? {
+                        set_body(&id.0, value, None)?;
                     }
                 }
                 StoreOp::Remove(id) => {
-                    if let Some(value) = self.current(&updates, id)? {
-                        let (header, _) = unpack_or_corrupt(&id.0, &value)?;
+                    if let Some(value) = self.pending(&mut updates, id)? {
+                        let (header, _) = unpack_or_corrupt(&id.0, value)?;
                         let (object_key, author_key) = index_keys(id, &decode_header(&id.0, header)?);
                         n_index_writes += 1;
                         if let Some(key) = object_key {
@@ -344,17 +343,21 @@ impl Store {
         Ok(())
     }
 
-    /// An update's stored value as this write leaves it so far: from the write's own pending
-    /// values, or else from the store.
-    fn current(
+    /// An update's value as this write leaves it so far, to change in place: the write's own
+    /// pending value, or else the stored one (brought into `pending`). `None` when there is no
+    /// such update (never stored, or removed by this write).
+    fn pending<'p>(
         &self,
-        pending: &BTreeMap<[u8; 32], Option<Vec<u8>>>,
+        pending: &'p mut BTreeMap<[u8; 32], Option<Vec<u8>>>,
         id: &UpdateId,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
-        match pending.get(&id.0) {
-            Some(value) => Ok(value.clone()),
-            None => Ok(self.updates.get(id.0)?.map(|v| v.to_vec())),
-        }
+    ) -> Result<Option<&'p mut Vec<u8>>, StoreError> {
+        Ok(match pending.entry(id.0) {
+            std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut().as_mut(),
+            std::collections::btree_map::Entry::Vacant(entry) => match self.updates.get(id.0)? {
+                Some(stored) => entry.insert(Some(stored.to_vec())).as_mut(),
+                None => None,
+            },
+        })
     }
 
     /// Marks the store open, and reports whether the previous run ended without a clean

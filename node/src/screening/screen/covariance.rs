@@ -54,10 +54,9 @@ pub enum CollisionProbability {
 fn covariance_teme(estimate: &OrbitEstimate, propagator: &Propagator) -> Result<Option<Matrix6>, String> {
     let Some(covariance) = &estimate.covariance else { return Ok(None) };
     let mut p = [[0.0; 6]; 6];
-    // Row i of the lower triangle starts at i(i + 1)/2.
-    for (index, &value) in covariance.lower_triangle.iter().enumerate() {
-        let i = (0..6).rev().find(|&i| i * (i + 1) / 2 <= index).unwrap_or(0);
-        let j = index - i * (i + 1) / 2;
+    // The lower triangle row by row: (0,0), (1,0), (1,1), (2,0), …
+    let cells = (0..6).flat_map(|i| (0..=i).map(move |j| (i, j)));
+    for ((i, j), &value) in cells.zip(&covariance.lower_triangle) {
         p[i][j] = value;
         p[j][i] = value;
     }
