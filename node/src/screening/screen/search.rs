@@ -166,11 +166,11 @@ const CELL_MAX: f32 = 65_535.0;
 
 /// `⌊x · inverse + bias⌋`, clamped to `[0, 2¹⁶ − 1]`, in single precision. Every step is
 /// monotonic in `x`, which is all the search needs: a point between two others lies in a cell
-/// between theirs. `max` and `min` map NaN to 0 and leave a non-negative value, whose truncation
-/// is its floor (`floor` itself is a library call on the baseline x86-64 target).
+/// between theirs. The clamped value is non-negative, so its truncation is its floor (`floor`
+/// itself is a library call on the baseline x86-64 target); `as` maps NaN to 0.
 #[inline]
 fn cell_of(x_km: f32, inverse_cell_km: f32, bias: f32) -> u32 {
-    (x_km * inverse_cell_km + bias).max(0.0).min(CELL_MAX) as u32
+    (x_km * inverse_cell_km + bias).clamp(0.0, CELL_MAX) as u32
 }
 
 /// The cell of a point of a box: three position cells and a radial bin, packed.
