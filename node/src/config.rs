@@ -23,12 +23,18 @@ pub enum ConfigError {
     Invalid { path: PathBuf, setting: &'static str, why: String },
 }
 
+/// Most threads of the async runtime a config may ask for.
+pub const MAX_WORKER_THREADS: usize = 256;
+
 /// The file as written.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConfigFile {
     /// Where keys, genesis and the store live; relative paths are relative to the config file.
     pub data_dir: Option<PathBuf>,
+    /// Threads of the async runtime (network, API): 0 is one per core. Many nodes sharing one
+    /// machine run best with 1 (fewer threads waking each other).
+    pub worker_threads: usize,
     pub api: ApiSection,
     pub network: NetworkSection,
     pub gossip: GossipSection,
@@ -83,7 +89,8 @@ pub struct GossipSection {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SyncSection {
-    /// Seconds between anti-entropy rounds with each peer.
+    /// Seconds between anti-entropy rounds (±25 % jitter); each round syncs with the two
+    /// members synced with longest ago, and a peer is also synced when it is admitted.
     pub interval_s: u64,
 }
 
@@ -178,6 +185,8 @@ impl Default for MetricsSection {
 pub struct Config {
     pub path: Option<PathBuf>,
     pub data_dir: PathBuf,
+    /// Threads of the async runtime; `None`: one per core.
+    pub worker_threads: Option<usize>,
     pub api_listen: SocketAddr,
     pub max_request_bytes: usize,
     pub network_enabled: bool,
@@ -297,6 +306,12 @@ impl ConfigFile {
         if self.sync.interval_s == 0 {
             return Err(invalid("sync.interval_s", "must be at least 1".into()));
         }
+        if self.worker_threads > MAX_WORKER_THREADS {
+            return Err(invalid(
+                "worker_threads",
+                format!("must be at most {MAX_WORKER_THREADS} (0: one per core)"),
+            ));
+        }
         let s = &self.screening;
         if !(s.window_h > 0.0 && s.window_h <= 24.0 * 7.0) {
             return Err(invalid("screening.window_h", "must be within (0, 168] hours".into()));
@@ -318,6 +333,7 @@ impl ConfigFile {
         Ok(Config {
             path: path.map(Path::to_owned),
             data_dir,
+            worker_threads: (self.worker_threads > 0).then_some(self.worker_threads),
             api_listen,
             max_request_bytes: self.api.max_request_bytes,
             network_enabled: self.network.enabled,

@@ -356,6 +356,7 @@ pub async fn start(
         known_addrs: HashMap::new(),
         pending_sync: HashMap::new(),
         sync_interval: config.sync_interval,
+        sync_rounds: 0,
         max_per_peer_per_s: config.max_updates_per_peer_per_s,
         max_per_author_per_s: config.max_updates_per_author_per_s,
         author_rates: HashMap::new(),
@@ -405,6 +406,9 @@ fn score_thresholds() -> gossipsub::PeerScoreThresholds {
     }
 }
 
+/// Members a node starts an anti-entropy session with per round (see `EventLoop::sync_round`).
+const SYNC_PEERS_PER_ROUND: usize = 2;
+
 #[derive(Debug, Default)]
 struct NetStats {
     syncs_completed: u64,
@@ -438,6 +442,8 @@ struct EventLoop {
     known_addrs: HashMap<PeerId, Multiaddr>,
     pending_sync: HashMap<OutboundRequestId, PeerId>,
     sync_interval: Duration,
+    /// Anti-entropy rounds so far (drives the jitter and the tie-breaks).
+    sync_rounds: u64,
     max_per_peer_per_s: u32,
     max_per_author_per_s: u32,
     author_rates: HashMap<AgencyId, RateWindow>,
@@ -450,8 +456,8 @@ fn to_peer(peer: &PeerId) -> Peer {
 
 impl EventLoop {
     async fn run(mut self) {
-        let mut sync_timer = tokio::time::interval(self.sync_interval);
-        sync_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let sync_timer = tokio::time::sleep(self.next_sync_delay());
+        tokio::pin!(sync_timer);
         let mut kad_timer = tokio::time::interval(Duration::from_secs(60));
         loop {
             tokio::select! {
@@ -464,7 +470,10 @@ impl EventLoop {
                 }
                 Some(output) = self.outputs.recv() => self.on_output(output),
                 Some(internal) = self.internal_rx.recv() => self.on_internal(internal),
-                _ = sync_timer.tick() => self.sync_all(),
+                () = &mut sync_timer => {
+                    self.sync_round();
+                    sync_timer.as_mut().reset(tokio::time::Instant::now() + self.next_sync_delay());
+                }
                 _ = kad_timer.tick() => {
                     if self.swarm.connected_peers().next().is_some() {
                         let _ = self.swarm.behaviour_mut().kad.bootstrap();
@@ -500,7 +509,29 @@ impl EventLoop {
         let _ = self.core.try_send(Command::Network(NetworkInput::SyncStart { peer: to_peer(peer) }));
     }
 
-    fn sync_all(&mut self) {
+    /// A pseudo-random number in `[0, 1)` of this node and round: nodes started together drift
+    /// apart instead of syncing in step, and peers are picked in a different order by each.
+    fn round_fraction(&self, salt: &[u8]) -> f64 {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&self.local_peer_id.to_bytes());
+        hasher.update(&self.sync_rounds.to_le_bytes());
+        hasher.update(salt);
+        let bytes: [u8; 8] = hasher.finalize().as_bytes()[..8].try_into().unwrap_or_default();
+        (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// The wait before the next anti-entropy round: the interval, ±25 %.
+    fn next_sync_delay(&self) -> Duration {
+        self.sync_interval.mul_f64(0.75 + 0.5 * self.round_fraction(b"delay"))
+    }
+
+    /// One anti-entropy round: bans graylisted peers, redials missing bootstrap peers, and
+    /// syncs with the [`SYNC_PEERS_PER_ROUND`] members synced with longest ago (never first).
+    /// Syncing with every member each round cost every node a session per link at once, in step
+    /// across the network, and stalled gossip validation behind them; new peers and healed
+    /// links are synced on admission anyway.
+    fn sync_round(&mut self) {
+        self.sync_rounds += 1;
         // Peers whose gossip score fell below the graylist (invalid messages, floods) are
         // already ignored by gossipsub; disconnect them too, for the ban period.
         let graylisted: Vec<PeerId> = self
@@ -524,9 +555,14 @@ impl EventLoop {
                 }
             }
         }
-        let members: Vec<PeerId> =
-            self.peers.iter().filter(|(p, _)| self.is_member(p)).map(|(p, _)| *p).collect();
-        for peer in members {
+        let mut members: Vec<(Option<Instant>, u64, PeerId)> = self
+            .peers
+            .iter()
+            .filter(|(p, _)| self.is_member(p))
+            .map(|(p, state)| (state.last_sync, (self.round_fraction(&p.to_bytes()) * 1e18) as u64, *p))
+            .collect();
+        members.sort_unstable();
+        for (_, _, peer) in members.into_iter().take(SYNC_PEERS_PER_ROUND) {
             self.start_sync(&peer);
         }
     }

@@ -177,6 +177,10 @@ struct ClusterArgs {
     /// The nodes' store page cache, MiB (small: many nodes share one machine).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=4096))]
     cache_mb: u64,
+    /// Threads of each node's async runtime (1: a hundred nodes on two cores wake each other
+    /// least).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    worker_threads: u64,
     /// Let the nodes screen for conjunctions (off: it is CPU the cluster does not measure).
     #[arg(long)]
     screening: bool,
@@ -246,6 +250,7 @@ impl ClusterArgs {
             heartbeat_ms: self.heartbeat_ms,
             sync_interval_s: self.sync_interval_s,
             cache_mb: self.cache_mb,
+            worker_threads: self.worker_threads,
             screening: self.screening,
             log_filter: self.node_log.clone(),
         };

@@ -89,8 +89,11 @@ pub struct RunArgs {
 pub fn run(args: RunArgs, opts: &NodeOpts) -> Result<()> {
     let path = args.config.unwrap_or_else(|| opts.dir().config());
     let config = Config::load(&path)?;
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = config.worker_threads {
+        builder.worker_threads(threads);
+    }
+    let runtime = builder.enable_all().build().context("starting the runtime")?;
     runtime.block_on(crate::daemon::run(config, crate::daemon::shutdown_signal(), None))
 }
 

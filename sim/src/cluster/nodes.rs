@@ -31,6 +31,8 @@ pub struct NodeSettings {
     pub heartbeat_ms: u64,
     pub sync_interval_s: u64,
     pub cache_mb: u64,
+    /// Threads of each node's async runtime (1: many nodes share the machine's cores).
+    pub worker_threads: u64,
     pub screening: bool,
     /// `RUST_LOG` for the nodes (their log goes to `node.log` in each data directory).
     pub log_filter: String,
@@ -271,11 +273,12 @@ impl Cluster {
         let spec = &self.nodes[i].spec;
         let s = &self.settings;
         let config = format!(
-            "# Written by commons-sim cluster.\ndata_dir = {}\n\n[api]\nlisten = \"127.0.0.1:0\"\n\n\
+            "# Written by commons-sim cluster.\ndata_dir = {}\nworker_threads = {}\n\n[api]\nlisten = \"127.0.0.1:0\"\n\n\
              [network]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nbootstrap = [{}]\n\n\
              [gossip]\nheartbeat_ms = {}\n\n[sync]\ninterval_s = {}\n\n[store]\ncache_mb = {}\n\n\
              [screening]\nenabled = {}\n",
             toml_string(&spec.dir.display().to_string()),
+            s.worker_threads,
             bootstrap.iter().map(|b| toml_string(b)).collect::<Vec<_>>().join(", "),
             s.heartbeat_ms,
             s.sync_interval_s,

@@ -70,6 +70,7 @@ pub struct RunSettings {
     pub heartbeat_ms: u64,
     pub sync_interval_s: u64,
     pub cache_mb: u64,
+    pub worker_threads: u64,
     pub screening: bool,
     pub seed: u64,
     pub commons: String,
