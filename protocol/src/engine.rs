@@ -357,12 +357,7 @@ impl Engine {
     /// membership statements that admit its agency (transitively, through non-founders).
     pub fn handshake_statements(&self, agency: &AgencyId) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
-        let binding = self
-            .state
-            .state_entries()
-            .chain(self.state.entries())
-            .filter(|e| e.author() == *agency && e.kind() == Kind::NodeBinding && e.body.is_some())
-            .max_by_key(|e| (e.seq(), e.id));
+        let binding = self.state.bindings_of(agency).find(|e| e.body.is_some());
         if let Some(b) = binding {
             out.push(
                 Envelope { header: b.signed.clone(), body: b.body_bytes().unwrap_or_default() }.to_bytes(),

@@ -145,6 +145,10 @@ pub struct State {
     entries: BTreeMap<UpdateId, Box<Entry>>,
     /// Every header held, by (author, seq): forks are two or more here.
     by_author_seq: BTreeMap<(AgencyId, u64), Vec<UpdateId>>,
+    /// The `NodeBinding` headers held, by author and seq: the gate asks for an agency's newest
+    /// binding at every connection, and scanning all of an agency's updates for it cost a
+    /// hundred-node cluster most of its CPU while links were cut and healed.
+    bindings: BTreeSet<(AgencyId, u64, UpdateId)>,
     /// Membership statements held, from any author.
     statements: BTreeMap<UpdateId, Statement>,
     membership: Membership,
@@ -156,17 +160,22 @@ pub struct State {
     retracts_by_target: BTreeMap<UpdateId, FlatSet<UpdateId>>,
     /// The headers in the state (authors admitted), as negentropy items `(seq, id)`.
     in_state: BTreeSet<(u64, UpdateId)>,
-    /// The digests and the missing bodies, each a pass over the whole state, computed at most
-    /// once per change: status polls and every sync session ask for them. Every mutation
-    /// goes through `insert_header` or `insert_body_with`, which clear it.
+    /// The digests, a pass over the whole state, computed at most once per change: status
+    /// polls and every sync session ask for them. Every mutation goes through `insert_header`
+    /// or `insert_body_with`, which clear it and `missing_bodies`.
     summary: std::sync::OnceLock<Summary>,
+    /// The live updates whose bodies are not held, computed when asked for (sync only).
+    missing_bodies: std::sync::OnceLock<Vec<UpdateId>>,
+    /// `(seq, id)` of every held update whose body is held: the digests join it with
+    /// `in_state` in order instead of looking each update up (which cost a node under a
+    /// stream, asked for its digest every second, a few ms each time).
+    with_body: BTreeSet<(u64, UpdateId)>,
 }
 
 #[derive(Debug, Clone)]
 struct Summary {
     header_digest: [u8; 32],
     body_digest: [u8; 32],
-    missing_bodies: Vec<UpdateId>,
 }
 
 impl State {
@@ -178,6 +187,7 @@ impl State {
             network_id,
             entries: BTreeMap::new(),
             by_author_seq: BTreeMap::new(),
+            bindings: BTreeSet::new(),
             statements: BTreeMap::new(),
             membership,
             estimates: BTreeMap::new(),
@@ -185,6 +195,8 @@ impl State {
             retracts_by_target: BTreeMap::new(),
             in_state: BTreeSet::new(),
             summary: std::sync::OnceLock::new(),
+            missing_bodies: std::sync::OnceLock::new(),
+            with_body: BTreeSet::new(),
         }
     }
 
@@ -326,6 +338,7 @@ impl State {
     /// Inserts a verified header. Returns what changed, or why it was not stored.
     pub fn insert_header(&mut self, header: VerifiedHeader) -> Result<Change, Rejection> {
         self.summary.take();
+        self.missing_bodies.take();
         let id = header.id;
         if self.entries.contains_key(&id) {
             return Err(Rejection::Duplicate(id));
@@ -352,6 +365,9 @@ impl State {
         }
         let entry = Entry { id, signed: header.signed, body: None };
         self.entries.insert(id, Box::new(entry));
+        if h.kind == Kind::NodeBinding {
+            self.bindings.insert((h.author, h.seq, id));
+        }
         // Capacity one: almost every (author, seq) holds one header (two only for a fork).
         let at_seq = self.by_author_seq.entry((h.author, h.seq)).or_insert_with(|| Vec::with_capacity(1));
         at_seq.push(id);
@@ -452,6 +468,7 @@ impl State {
                 }
             } else if entry.body.is_some() {
                 entry.body = None;
+                self.with_body.remove(&(entry.seq(), id));
                 change.bodies_dropped.push(id);
             }
         }
@@ -464,6 +481,8 @@ impl State {
         let mut change = Change::default();
         let Some(entry) = self.entries.remove(id) else { return change };
         let h = &entry.signed.header;
+        self.bindings.remove(&(h.author, h.seq, *id));
+        self.with_body.remove(&(h.seq, *id));
         if let Some(ids) = self.by_author_seq.get_mut(&(h.author, h.seq)) {
             ids.retain(|x| x != id);
             if ids.is_empty() {
@@ -551,6 +570,7 @@ impl State {
         prechecked: Option<Result<Record, Defect>>,
     ) -> (BodyOutcome, Change) {
         self.summary.take();
+        self.missing_bodies.take();
         let Some(entry) = self.entries.get(id) else {
             return (BodyOutcome::UnknownHeader, Change::default());
         };
@@ -585,12 +605,20 @@ impl State {
             Err(defect) => (Body::Defective { bytes: body.to_vec(), defect: defect.clone() }, Some(defect)),
         };
         entry.body = Some(Box::new(stored));
+        self.with_body.insert((entry.seq(), *id));
         (BodyOutcome::Stored { defect }, change)
     }
 
     /// The live updates whose bodies are not held, in `(seq, id)` order.
     pub fn missing_bodies(&self) -> &[UpdateId] {
-        &self.summary().missing_bodies
+        self.missing_bodies.get_or_init(|| {
+            self.in_state
+                .iter()
+                .filter(|key| !self.with_body.contains(key))
+                .filter(|(_, id)| self.entries.get(id).is_some_and(|e| self.is_live(e)))
+                .map(|(_, id)| *id)
+                .collect()
+        })
     }
 
     /// Digest over the headers in the state: blake3 of the sorted `(seq, id)` items.
@@ -605,38 +633,53 @@ impl State {
 
     fn summary(&self) -> &Summary {
         self.summary.get_or_init(|| {
+            // Fed in 64 KiB pieces: blake3 hashes large inputs several times faster than
+            // 40-byte ones, and the bytes hashed are the same.
+            const PIECE: usize = 64 * 1024;
             let mut headers = blake3::Hasher::new();
             headers.update(b"orbital-commons/state-headers/v1");
             let mut bodies = blake3::Hasher::new();
             bodies.update(b"orbital-commons/state-bodies/v1");
-            let mut missing_bodies = Vec::new();
-            for (seq, id) in &self.in_state {
-                headers.update(&seq.to_le_bytes());
-                headers.update(&id.0);
-                let Some(entry) = self.entries.get(id) else { continue };
-                if entry.body.is_some() {
-                    bodies.update(&id.0);
-                } else if self.is_live(entry) {
-                    missing_bodies.push(*id);
+            let (mut header_bytes, mut body_bytes) = (Vec::with_capacity(PIECE), Vec::with_capacity(PIECE));
+            // Both sets are in `(seq, id)` order: one pass joins them.
+            let mut held = self.with_body.iter().peekable();
+            for key in &self.in_state {
+                header_bytes.extend_from_slice(&key.0.to_le_bytes());
+                header_bytes.extend_from_slice(&key.1 .0);
+                while held.next_if(|h| *h < key).is_some() {}
+                if held.peek() == Some(&key) {
+                    body_bytes.extend_from_slice(&key.1 .0);
+                }
+                for (hasher, bytes) in [(&mut headers, &mut header_bytes), (&mut bodies, &mut body_bytes)] {
+                    if bytes.len() + 40 > PIECE {
+                        hasher.update(bytes);
+                        bytes.clear();
+                    }
                 }
             }
+            headers.update(&header_bytes);
+            bodies.update(&body_bytes);
             Summary {
                 header_digest: *headers.finalize().as_bytes(),
                 body_digest: *bodies.finalize().as_bytes(),
-                missing_bodies,
             }
         })
+    }
+
+    /// The `NodeBinding` updates held of an agency, newest (highest seq, then id) first.
+    pub fn bindings_of(&self, agency: &AgencyId) -> impl Iterator<Item = &Entry> {
+        self.bindings
+            .range((*agency, 0, UpdateId([0; 32]))..=(*agency, u64::MAX, UpdateId([0xff; 32])))
+            .rev()
+            .filter_map(|(_, _, id)| self.entries.get(id).map(|e| &**e))
     }
 
     /// The newest binding of an agency: its highest-seq `NodeBinding` that is not forked and
     /// whose body is held and valid; the genesis binding for founders otherwise.
     pub fn newest_binding(&self, agency: &AgencyId) -> Option<Vec<Vec<u8>>> {
         let newest = self
-            .by_author_seq
-            .range((*agency, 0)..=(*agency, u64::MAX))
-            .rev()
-            .filter(|(_, ids)| ids.len() == 1)
-            .filter_map(|(_, ids)| self.entries.get(&ids[0]))
+            .bindings_of(agency)
+            .filter(|e| self.by_author_seq.get(&(*agency, e.seq())).is_some_and(|ids| ids.len() == 1))
             .find_map(|e| match e.record() {
                 Some(Record::NodeBinding(b)) => Some(b.peer_ids.clone()),
                 _ => None,

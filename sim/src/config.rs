@@ -27,8 +27,10 @@ pub const MIN_NODES: usize = 2;
 /// The node's defaults (`node::config`, `node::network`), which the simulated carrier uses.
 pub mod node_defaults {
     use super::{Micros, SECOND};
-    /// `sync.interval_s`: every node starts a session with every member peer this often.
+    /// `sync.interval_s`: every node starts an anti-entropy round this often, ±25 %.
     pub const SYNC_INTERVAL: Micros = 30 * SECOND;
+    /// Members a round starts a session with (`node::network`'s `SYNC_PEERS_PER_ROUND`).
+    pub const SYNC_PEERS_PER_ROUND: usize = 2;
     /// libp2p request-response timeout the node configures for sync and the handshake.
     pub const REQUEST_TIMEOUT: Micros = 30 * SECOND;
     /// Permanent faults before a peer is disconnected and refused for [`BAN_DURATION`].

@@ -257,6 +257,8 @@ struct PeerState {
     faults: u32,
     rate: RateWindow,
     synced: bool,
+    /// When the last session this node started with the peer completed.
+    last_sync: Option<Micros>,
 }
 
 /// Work waiting for the engine task, in arrival order.
@@ -469,6 +471,19 @@ impl SimNode {
         })
     }
 
+    /// The members an anti-entropy round syncs with (see [`SimNode::on_sync_timer`]).
+    fn peers_to_sync(&self, now: Micros) -> Vec<NodeIdx> {
+        let Some(run) = self.running.as_ref() else { return Vec::new() };
+        let mut members: Vec<(Option<Micros>, u64, NodeIdx)> = run
+            .peers
+            .iter()
+            .filter(|(_, s)| is_member(s.gate))
+            .map(|(p, s)| (s.last_sync, mix(self.spec.idx as u64, *p as u64, now), *p))
+            .collect();
+        members.sort_unstable();
+        members.into_iter().take(node_defaults::SYNC_PEERS_PER_ROUND).map(|(_, _, p)| p).collect()
+    }
+
     /// Admitted peers (gate passed), for the report.
     pub fn admitted_peers(&self) -> usize {
         self.running
@@ -497,7 +512,13 @@ impl SimNode {
         let Some(run) = self.running.as_mut() else { return };
         run.peers.insert(
             peer,
-            PeerState { gate: Gate::Bootstrap, faults: 0, rate: RateWindow::new(ctx.now), synced: false },
+            PeerState {
+                gate: Gate::Bootstrap,
+                faults: 0,
+                rate: RateWindow::new(ctx.now),
+                synced: false,
+                last_sync: None,
+            },
         );
         let statements = self.own_statements();
         ctx.out.push(Out::Send { to: peer, msg: Message::HandshakeRequest { statements } });
@@ -636,14 +657,15 @@ impl SimNode {
         }
     }
 
-    /// The anti-entropy timer (`sync_all`): a tick, and a session with every member peer.
-    /// The operator of an honest signing node also votes to suspend every agency it holds a
+    /// The anti-entropy timer (the node's `sync_round`): a tick, and a session with the
+    /// [`node_defaults::SYNC_PEERS_PER_ROUND`] members synced with longest ago (never first),
+    /// ties broken by a hash of the node, the peer and the time. The operator of an honest signing node also votes to suspend every agency it holds a
     /// fork proof against (DESIGN §4: a member that forks on purpose can be suspended).
     pub fn on_sync_timer(&mut self, ctx: &mut Ctx) {
         let Some(run) = self.running.as_mut() else { return };
         run.inbox.push_back(Work::Engine(Input::Tick));
         if !self.no_anti_entropy {
-            for peer in self.member_peers() {
+            for peer in self.peers_to_sync(ctx.now) {
                 let peer = self.peer(peer);
                 self.enqueue(Work::Engine(Input::SyncStart { peer }), ctx);
             }
@@ -891,6 +913,7 @@ impl SimNode {
                 self.stats.syncs_completed += 1;
                 if let Some(state) = run.peers.get_mut(&idx) {
                     state.synced = true;
+                    state.last_sync = Some(ctx.now);
                     if state.gate == Gate::Bootstrap {
                         // Exempt only until the first sync: now gate it like anyone.
                         state.gate = Gate::Pending;
@@ -999,4 +1022,15 @@ pub fn admitting_statements(peer_id: &[u8], presented: &[Vec<u8>]) -> Vec<Vec<u8
         })
         .map(|(_, b)| b.clone())
         .collect()
+}
+
+/// A well-mixed hash of three numbers (splitmix64 steps): deterministic tie-breaks.
+fn mix(a: u64, b: u64, c: u64) -> u64 {
+    let step = |x: u64| {
+        let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    step(step(step(a) ^ b) ^ c)
 }

@@ -568,7 +568,9 @@ impl World {
                 }
                 self.redial(node);
                 self.with_node(node, |n, ctx| n.on_sync_timer(ctx));
-                let next = self.now + self.cfg.sync_interval();
+                // The interval ±25 %, as the node draws it.
+                let interval = self.cfg.sync_interval();
+                let next = self.now + interval * 3 / 4 + self.below(interval / 2);
                 self.schedule(next, Event::SyncTimer { node, incarnation });
             }
             Event::Publish { agency } => self.publish(agency),
