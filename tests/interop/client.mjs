@@ -162,7 +162,7 @@ async function main () {
       identify: identify(),
       ping: ping(),
       pubsub: gossipsub({
-        globalSignaturePolicy: 'StrictSign', // signed by the node key, with from and seqno
+        globalSignaturePolicy: 'StrictNoSign', // SPEC §4: no from, seqno, signature or key
         msgIdFn: (msg) => w.hash(msg.data), // message id = the 32 bytes of blake3(data)
         emitSelf: false,
         allowPublishToZeroTopicPeers: false

@@ -477,7 +477,7 @@ export function genesisFromJson (json) {
 
 export const encodeGenesis = (g) => encodeWith(putGenesis, g)
 export const networkIdOf = (g) => hash(encodeGenesis(g))
-export const topicOf = (networkId) => `/orbital-commons/${hex(networkId)}/updates/1`
+export const topicOf = (networkId) => `/orbital-commons/${hex(networkId)}/updates/2`
 
 // ---------------------------------------------------------------- sync messages (SPEC §4)
 
