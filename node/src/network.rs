@@ -409,9 +409,6 @@ fn score_thresholds() -> gossipsub::PeerScoreThresholds {
     }
 }
 
-/// Members a node starts an anti-entropy session with per round (see `EventLoop::sync_round`).
-const SYNC_PEERS_PER_ROUND: usize = 2;
-
 #[derive(Debug, Default)]
 struct NetStats {
     syncs_completed: u64,
@@ -512,27 +509,25 @@ impl EventLoop {
         let _ = self.core.try_send(Command::Network(NetworkInput::SyncStart { peer: to_peer(peer) }));
     }
 
-    /// A pseudo-random number in `[0, 1)` of this node and round: nodes started together drift
-    /// apart instead of syncing in step, and peers are picked in a different order by each.
-    fn round_fraction(&self, salt: &[u8]) -> f64 {
+    /// A hash of this node, the round and `salt`: nodes started together drift apart instead
+    /// of syncing in step, and each picks among equally stale peers in its own order.
+    fn round_hash(&self, salt: &[u8]) -> u64 {
         let mut hasher = blake3::Hasher::new();
         hasher.update(&self.local_peer_id.to_bytes());
         hasher.update(&self.sync_rounds.to_le_bytes());
         hasher.update(salt);
         let bytes: [u8; 8] = hasher.finalize().as_bytes()[..8].try_into().unwrap_or_default();
-        (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+        u64::from_le_bytes(bytes)
     }
 
     /// The wait before the next anti-entropy round: the interval, ±25 %.
     fn next_sync_delay(&self) -> Duration {
-        self.sync_interval.mul_f64(0.75 + 0.5 * self.round_fraction(b"delay"))
+        let fraction = (self.round_hash(b"delay") >> 11) as f64 / (1u64 << 53) as f64;
+        self.sync_interval.mul_f64(0.75 + 0.5 * fraction)
     }
 
     /// One anti-entropy round: bans graylisted peers, redials missing bootstrap peers, and
-    /// syncs with the [`SYNC_PEERS_PER_ROUND`] members synced with longest ago (never first).
-    /// Syncing with every member each round cost every node a session per link at once, in step
-    /// across the network, and stalled gossip validation behind them; new peers and healed
-    /// links are synced on admission anyway.
+    /// syncs with the members [`protocol::sync::peers_to_sync`] picks.
     fn sync_round(&mut self) {
         self.sync_rounds += 1;
         // Peers whose gossip score fell below the graylist (invalid messages, floods) are
@@ -558,14 +553,12 @@ impl EventLoop {
                 }
             }
         }
-        let mut members: Vec<(Option<Instant>, u64, PeerId)> = self
+        let members = self
             .peers
             .iter()
             .filter(|(p, _)| self.is_member(p))
-            .map(|(p, state)| (state.last_sync, (self.round_fraction(&p.to_bytes()) * 1e18) as u64, *p))
-            .collect();
-        members.sort_unstable();
-        for (_, _, peer) in members.into_iter().take(SYNC_PEERS_PER_ROUND) {
+            .map(|(p, state)| (state.last_sync, self.round_hash(&p.to_bytes()), *p));
+        for peer in protocol::sync::peers_to_sync(members) {
             self.start_sync(&peer);
         }
     }

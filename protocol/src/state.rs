@@ -162,7 +162,7 @@ pub struct State {
     in_state: BTreeSet<(u64, UpdateId)>,
     /// The digests, a pass over the whole state, computed at most once per change: status
     /// polls and every sync session ask for them. Every mutation goes through `insert_header`
-    /// or `insert_body_with`, which clear it and `missing_bodies`.
+    /// or `insert_body_with`, which clear it and `missing_bodies` (`forget_summaries`).
     summary: std::sync::OnceLock<Summary>,
     /// The live updates whose bodies are not held, computed when asked for (sync only).
     missing_bodies: std::sync::OnceLock<Vec<UpdateId>>,
@@ -337,8 +337,7 @@ impl State {
 
     /// Inserts a verified header. Returns what changed, or why it was not stored.
     pub fn insert_header(&mut self, header: VerifiedHeader) -> Result<Change, Rejection> {
-        self.summary.take();
-        self.missing_bodies.take();
+        self.forget_summaries();
         let id = header.id;
         if self.entries.contains_key(&id) {
             return Err(Rejection::Duplicate(id));
@@ -569,8 +568,7 @@ impl State {
         body: &[u8],
         prechecked: Option<Result<Record, Defect>>,
     ) -> (BodyOutcome, Change) {
-        self.summary.take();
-        self.missing_bodies.take();
+        self.forget_summaries();
         let Some(entry) = self.entries.get(id) else {
             return (BodyOutcome::UnknownHeader, Change::default());
         };
@@ -607,6 +605,12 @@ impl State {
         entry.body = Some(Box::new(stored));
         self.with_body.insert((entry.seq(), *id));
         (BodyOutcome::Stored { defect }, change)
+    }
+
+    /// Clears the cached digests and missing bodies (before every mutation).
+    fn forget_summaries(&mut self) {
+        self.summary.take();
+        self.missing_bodies.take();
     }
 
     /// The live updates whose bodies are not held, in `(seq, id)` order.

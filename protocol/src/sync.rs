@@ -32,6 +32,20 @@ pub const MAX_SYNC_RESPONSE_BYTES: usize = 10 * 1024 * 1024;
 /// Most negentropy rounds one session may take before it is abandoned (and retried later).
 pub const MAX_RECONCILE_ROUNDS: u32 = 64;
 
+/// Members an anti-entropy round starts a session with. Syncing with every member each round
+/// cost every node a session per link at once and stalled gossip validation behind them; new
+/// peers and healed links are synced on admission anyway.
+pub const SYNC_PEERS_PER_ROUND: usize = 2;
+
+/// The members an anti-entropy round syncs with: the [`SYNC_PEERS_PER_ROUND`] synced with
+/// longest ago (never first), ties broken by the caller's per-node, per-round hash. Items are
+/// `(last completed session, tie-break, peer)`.
+pub fn peers_to_sync<T: Ord, P: Ord>(members: impl IntoIterator<Item = (Option<T>, u64, P)>) -> Vec<P> {
+    let mut members: Vec<_> = members.into_iter().collect();
+    members.sort_unstable();
+    members.into_iter().take(SYNC_PEERS_PER_ROUND).map(|(_, _, peer)| peer).collect()
+}
+
 /// State digests: the cheap "already in sync" check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
 pub struct Digests {

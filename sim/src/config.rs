@@ -29,8 +29,6 @@ pub mod node_defaults {
     use super::{Micros, SECOND};
     /// `sync.interval_s`: every node starts an anti-entropy round this often, ±25 %.
     pub const SYNC_INTERVAL: Micros = 30 * SECOND;
-    /// Members a round starts a session with (`node::network`'s `SYNC_PEERS_PER_ROUND`).
-    pub const SYNC_PEERS_PER_ROUND: usize = 2;
     /// libp2p request-response timeout the node configures for sync and the handshake.
     pub const REQUEST_TIMEOUT: Micros = 30 * SECOND;
     /// Permanent faults before a peer is disconnected and refused for [`BAN_DURATION`].

@@ -474,14 +474,12 @@ impl SimNode {
     /// The members an anti-entropy round syncs with (see [`SimNode::on_sync_timer`]).
     fn peers_to_sync(&self, now: Micros) -> Vec<NodeIdx> {
         let Some(run) = self.running.as_ref() else { return Vec::new() };
-        let mut members: Vec<(Option<Micros>, u64, NodeIdx)> = run
-            .peers
-            .iter()
-            .filter(|(_, s)| is_member(s.gate))
-            .map(|(p, s)| (s.last_sync, mix(self.spec.idx as u64, *p as u64, now), *p))
-            .collect();
-        members.sort_unstable();
-        members.into_iter().take(node_defaults::SYNC_PEERS_PER_ROUND).map(|(_, _, p)| p).collect()
+        protocol::sync::peers_to_sync(
+            run.peers
+                .iter()
+                .filter(|(_, s)| is_member(s.gate))
+                .map(|(p, s)| (s.last_sync, mix(self.spec.idx as u64, *p as u64, now), *p)),
+        )
     }
 
     /// Admitted peers (gate passed), for the report.
@@ -657,10 +655,10 @@ impl SimNode {
         }
     }
 
-    /// The anti-entropy timer (the node's `sync_round`): a tick, and a session with the
-    /// [`node_defaults::SYNC_PEERS_PER_ROUND`] members synced with longest ago (never first),
-    /// ties broken by a hash of the node, the peer and the time. The operator of an honest signing node also votes to suspend every agency it holds a
-    /// fork proof against (DESIGN §4: a member that forks on purpose can be suspended).
+    /// The anti-entropy timer (the node's `sync_round`): a tick, and a session with each member
+    /// [`protocol::sync::peers_to_sync`] picks, ties broken by a hash of the node, the peer and
+    /// the time. The operator of an honest signing node also votes to suspend every agency it
+    /// holds a fork proof against (DESIGN §4: a member that forks on purpose can be suspended).
     pub fn on_sync_timer(&mut self, ctx: &mut Ctx) {
         let Some(run) = self.running.as_mut() else { return };
         run.inbox.push_back(Work::Engine(Input::Tick));

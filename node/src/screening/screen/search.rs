@@ -240,14 +240,14 @@ fn widened_box(control: &Bezier3, pad_km: f64, half_threshold_km: f64) -> Box4 {
     }
 }
 
-/// The Morton code of the cell (10 bits per axis, clamped) holding the curve's middle.
+/// The Morton code of the cell (10 bits per axis, biased by 512 and clamped) holding the
+/// curve's middle.
 #[inline]
-fn spatial_order(cubic: &Cubic3, inverse_cell_km: f64) -> u32 {
+fn spatial_order(cubic: &Cubic3, inverse_cell_km: f32) -> u32 {
     let mut code = 0u32;
     for (axis, c) in cubic.iter().enumerate() {
         let middle = c[0] + 0.5 * (c[1] + 0.5 * (c[2] + 0.5 * c[3]));
-        let cell = ((middle * inverse_cell_km) as i64 + 512).clamp(0, 1023) as u32;
-        code |= spread_bits(cell) << axis;
+        code |= spread_bits(cell_of(middle as f32, inverse_cell_km, 512.0).min(1023)) << axis;
     }
     code
 }
@@ -316,7 +316,7 @@ fn search_interval(
     if gathered.len() < 2 {
         return;
     }
-    let inverse_cell = 1.0 / settings.cell_km;
+    let inverse_cell = (1.0 / settings.cell_km) as f32;
     order.clear();
     order.extend(
         gathered
