@@ -54,6 +54,23 @@ for i in "${HOSTS[@]}"; do
 done
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/commons-netns.XXXXXX")
 CREATED_NS=()
+
+# A run killed with SIGKILL (a cancelled CI job) cannot run its EXIT trap, so each run records
+# its id and process here, and sweeps the namespaces (and the nodes inside them) of runs whose
+# process is gone. Runs still alive are never touched.
+RUNS=/run/commons-netns-test
+mkdir -p "$RUNS"
+for owner in "$RUNS"/*; do
+    [[ -f $owner ]] || continue
+    kill -0 "$(cat "$owner" 2>/dev/null)" 2>/dev/null && continue
+    stale=$(basename "$owner")
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^oc${stale}-(br|h[0-9]+)$"); do
+        ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+        ip netns del "$ns" 2>/dev/null && echo "swept namespace $ns of an earlier run that was killed"
+    done
+    rm -f "$owner"
+done
+echo $$ >"$RUNS/$ID"
 export RUST_LOG=${RUST_LOG:-info} NO_COLOR=1 # plain log lines in the nodes' log files
 
 # ---------------------------------------------------------------------------------- cleanup
@@ -89,6 +106,7 @@ cleanup() {
     for ns in "${CREATED_NS[@]}"; do
         ip netns del "$ns" 2>/dev/null
     done
+    rm -f "$RUNS/$ID"
     if [[ ${COMMONS_NETNS_KEEP:-0} == 1 ]]; then
         echo "kept the work directory ${WORK}"
     else
@@ -101,8 +119,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# To standard error: fail may run inside a command substitution, which captures standard
+# output (the script's output is one stream: `exec 2>&1` above).
 fail() {
-    echo "FAIL: $*"
+    echo "FAIL: $*" >&2
     exit 1
 }
 

@@ -86,7 +86,12 @@ pub async fn run(
     if let Some(ready) = ready {
         let _ = ready.send(api_addr);
     }
+    notify_service_manager(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("running")]);
     let served = crate::api::serve(listener, router, shutdown).await;
+    notify_service_manager(&[
+        sd_notify::NotifyState::Stopping,
+        sd_notify::NotifyState::Status("flushing the store"),
+    ]);
     tracing::info!("stopping: flushing the store");
     if let Some(network) = &network {
         network.shutdown().await;
@@ -97,6 +102,16 @@ pub async fn run(
     served.context("the local API failed")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Tells systemd (a `Type=notify` unit) that the node is ready, or stopping: the store is
+/// restored, the network started and the API served before `READY=1`, so `systemctl start`
+/// returns when the node can answer. Without `$NOTIFY_SOCKET` (not under systemd) it does
+/// nothing; a failure to notify is logged, never fatal.
+fn notify_service_manager(states: &[sd_notify::NotifyState]) {
+    if let Err(e) = sd_notify::notify(false, states) {
+        tracing::warn!(error = %e, "could not notify the service manager ($NOTIFY_SOCKET)");
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -399,3 +399,40 @@ fn the_node_screens_its_catalogue_and_rescreens_a_changed_object_incrementally()
     assert!(after.is_empty(), "{} events left", after.len());
     node.stop();
 }
+
+/// Under systemd (`Type=notify`), the node reports READY=1 once its API answers and
+/// STOPPING=1 when SIGTERM starts its clean stop; the test plays the service manager's socket.
+#[test]
+fn the_node_tells_the_service_manager_when_it_is_ready_and_when_it_stops() {
+    use std::os::unix::net::UnixDatagram;
+    let s = setup(1 << 20);
+    let socket_path = s._tmp.path().join("notify.sock");
+    let manager = UnixDatagram::bind(&socket_path).unwrap();
+    manager.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let _ = std::fs::remove_file(s.dir.join("api.addr"));
+    let child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&s.dir)
+        .args(["node", "run"])
+        .env("RUST_LOG", "warn")
+        .env("NOTIFY_SOCKET", &socket_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let node = RunningNode { child, dir: s.dir.clone() };
+    let receive = || {
+        let mut buf = [0u8; 512];
+        let n = manager.recv(&mut buf).expect("a notification within 60 s");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let ready = receive();
+    assert!(ready.lines().any(|l| l == "READY=1"), "the first notification is READY=1: {ready:?}");
+    // Ready means serving: the API answers at once.
+    let status: serde_json::Value = node.client().get("/v1/status").unwrap();
+    assert!(status["core"].is_object(), "{status}");
+    // SIGTERM; the notification waits in the socket's queue.
+    node.stop();
+    let stopping = receive();
+    assert!(stopping.lines().any(|l| l == "STOPPING=1"), "SIGTERM gives STOPPING=1: {stopping:?}");
+}
