@@ -423,7 +423,7 @@ pub fn spawn(
     );
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
     let (net_tx, net_rx) = mpsc::channel(NETWORK_OUTPUT_QUEUE);
-    let writer = Writer::spawn(store.clone(), net_tx)?;
+    let writer = Writer::spawn(store.clone(), net_tx.clone())?;
     let screening = match config.screening {
         Some((settings, interval)) => {
             Some((ScreeningService::start(settings, store.clone()).context("starting screening")?, interval))
@@ -434,6 +434,7 @@ pub fn spawn(
         engine,
         store,
         writer,
+        judgements: net_tx,
         screening,
         screen_dirty: BTreeSet::new(),
         last_full_screening: None,
@@ -473,6 +474,11 @@ struct Core {
     store: Store,
     /// Carries out each step's writes, then its outputs and replies (see [`crate::writer`]).
     writer: Writer,
+    /// The network's queue, for judgements of what peers sent (gossip verdicts, penalties):
+    /// they go out at once, not behind the writer. Forwarding another author's update never
+    /// waits for this node's disk (its author's node stored it before publishing), and the
+    /// writer's hand-off cost every relayed message a thread wake-up on each hop.
+    judgements: mpsc::Sender<NetworkOutput>,
     /// Conjunction screening and the time between full screenings, when on.
     screening: Option<(ScreeningService, Duration)>,
     /// Objects whose shared orbit may have changed since they were last handed to screening.
@@ -602,7 +608,7 @@ impl Core {
                 }
                 Effect::Publish(bytes) => step.push(Action::Network(NetworkOutput::Publish(bytes))),
                 Effect::GossipVerdict { from, message_id, verdict } => {
-                    step.push(Action::Network(NetworkOutput::Verdict { from, message_id, verdict }))
+                    self.judge(NetworkOutput::Verdict { from, message_id, verdict })
                 }
                 Effect::Submitted(results) => submitted = Some(results),
                 Effect::Rejected { from, id, rejection } => {
@@ -610,7 +616,7 @@ impl Core {
                 }
                 Effect::Penalise { peer, reason } => {
                     tracing::info!(peer = %peer, %reason, "peer sent invalid data");
-                    step.push(Action::Network(NetworkOutput::Penalise { peer, reason }));
+                    self.judge(NetworkOutput::Penalise { peer, reason });
                 }
                 Effect::ViewsChanged(objects) => {
                     self.screen_dirty.extend(objects.iter().copied());
@@ -628,6 +634,12 @@ impl Core {
         self.writer.send(step);
         tracing::debug!(engine_us, "engine step");
         submitted
+    }
+
+    /// Sends a judgement of a peer's message to the network now. A full queue drops it, as the
+    /// writer does: gossip is an optimisation, and anti-entropy delivers what it missed.
+    fn judge(&self, output: NetworkOutput) {
+        let _ = self.judgements.try_send(output);
     }
 
     /// Answers once everything the engine did so far is durable (a submission's reply).

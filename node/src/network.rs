@@ -396,6 +396,9 @@ fn score_params(topic: &TopicHash) -> gossipsub::PeerScoreParams {
     params
 }
 
+/// How often a node short of peers (below `network.target_peers`) searches for more.
+const DISCOVERY_INTERVAL: Duration = Duration::from_secs(60);
+
 /// Below this gossip score a peer's messages are ignored, and the peer is disconnected.
 const GRAYLIST_THRESHOLD: f64 = -80.0;
 
@@ -458,7 +461,8 @@ impl EventLoop {
     async fn run(mut self) {
         let sync_timer = tokio::time::sleep(self.next_sync_delay());
         tokio::pin!(sync_timer);
-        let mut kad_timer = tokio::time::interval(Duration::from_secs(60));
+        let kad_timer = tokio::time::sleep(self.next_discovery_delay());
+        tokio::pin!(kad_timer);
         loop {
             tokio::select! {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event).await,
@@ -474,10 +478,16 @@ impl EventLoop {
                     self.sync_round();
                     sync_timer.as_mut().reset(tokio::time::Instant::now() + self.next_sync_delay());
                 }
-                _ = kad_timer.tick() => {
-                    if self.swarm.connected_peers().next().is_some() {
+                () = &mut kad_timer => {
+                    // Kademlia refreshes its table itself every 5 minutes; a node short of
+                    // peers looks for more now. (A bootstrap walk opens streams to dozens of
+                    // peers: done every minute by every node at once, it stalled a 100-node
+                    // cluster's gossip for seconds.)
+                    let connected = self.swarm.connected_peers().count();
+                    if connected > 0 && connected < self.target_peers {
                         let _ = self.swarm.behaviour_mut().kad.bootstrap();
                     }
+                    kad_timer.as_mut().reset(tokio::time::Instant::now() + self.next_discovery_delay());
                 }
             }
         }
@@ -518,6 +528,13 @@ impl EventLoop {
         hasher.update(salt);
         let bytes: [u8; 8] = hasher.finalize().as_bytes()[..8].try_into().unwrap_or_default();
         u64::from_le_bytes(bytes)
+    }
+
+    /// Time to the next check for too few peers: a minute ±25 %, drawn per node and round
+    /// so that nodes started together do not search together.
+    fn next_discovery_delay(&self) -> Duration {
+        let fraction = (self.round_hash(b"discovery") >> 11) as f64 / (1u64 << 53) as f64;
+        DISCOVERY_INTERVAL.mul_f64(0.75 + 0.5 * fraction)
     }
 
     /// The wait before the next anti-entropy round: the interval, ±25 %.

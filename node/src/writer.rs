@@ -8,10 +8,14 @@
 //! while the engine task signs and merges the next batch during the flush (the two halves of
 //! a large ingest run on both cores).
 //!
+//! Judgements of what peers sent (gossip verdicts, penalties) do not pass through here: the
+//! engine task sends them to the network at once. A verdict lets gossipsub forward another
+//! author's update, which never waits for this node's disk.
+//!
 //! Steps queued together are committed together: their writes go to the store as one
-//! [`Store::write`] (one atomic batch per tree, in the store's crash-safe order), then one
-//! flush covers them all, then their outputs go out in order. sled recovers a prefix of its
-//! log, so a crash leaves a prefix of the groups.
+//! [`Store::write`] (key by key, in the store's crash-safe order), then one flush covers them
+//! all, then their outputs go out in order. sled recovers a prefix of its log, so a crash
+//! leaves a prefix of the writes.
 //!
 //! A group is flushed when it holds our own signed updates (a seq reservation) or something
 //! waiting for durability (a reply to a local command, [`Writer::wait_durable`]). Updates
@@ -162,8 +166,8 @@ fn run(store: &Store, net: &mpsc::Sender<NetworkOutput>, rx: &Receiver<Step>, in
                 other @ Action::Network(_) => after.push(other),
             }
         }
-        // The group's writes in one call: one atomic batch per tree for all of them (sled seals
-        // and writes a log buffer per batch), in the store's crash-safe order.
+        // The group's writes in one call, in the store's crash-safe order; they wait in sled's
+        // log buffer for the flush (ours, or sled's own within a second).
         if !ops.is_empty() {
             if let Err(e) = store.write(&ops) {
                 // Nothing after this point may be acknowledged: stop rather than lie.
