@@ -351,21 +351,38 @@ async fn peers(State(s): State<AppState>) -> ApiResult<Vec<crate::network::PeerI
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BlockRequest {
-    pub peer_id: String,
+    /// One peer, or several in `peer_ids` (a partition cuts many links at once), or both.
+    #[serde(default)]
+    pub peer_id: Option<String>,
+    #[serde(default)]
+    pub peer_ids: Vec<String>,
     pub blocked: bool,
 }
 
-/// Refuses (or lifts the refusal of) a peer: for operators, and for partition tests.
+/// Peers one block request may name at most.
+pub const MAX_BLOCK_PEERS: usize = 10_000;
+
+/// Refuses (or lifts the refusal of) peers: for operators, and for partition tests. Every
+/// peer id is checked before any is blocked, so a bad one changes nothing.
 async fn block(
     State(s): State<AppState>,
     headers: HeaderMap,
     Json(req): Json<BlockRequest>,
 ) -> ApiResult<serde_json::Value> {
     authorise(&s, &headers)?;
-    let peer = parse_peer(&req.peer_id)?;
+    let named: Vec<&String> = req.peer_id.iter().chain(&req.peer_ids).collect();
+    if named.is_empty() || named.len() > MAX_BLOCK_PEERS {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("name 1 to {MAX_BLOCK_PEERS} peers in peer_id or peer_ids (got {})", named.len()),
+        ));
+    }
+    let peers = named.iter().map(|p| parse_peer(p)).collect::<Result<Vec<_>, _>>()?;
     let network = network_of(&s)?;
-    network.block(peer, req.blocked).await?;
-    Ok(Json(serde_json::json!({ "peer_id": req.peer_id, "blocked": req.blocked })))
+    for peer in peers {
+        network.block(peer, req.blocked).await?;
+    }
+    Ok(Json(serde_json::json!({ "peer_ids": named, "blocked": req.blocked })))
 }
 
 /// One update's canonical envelope, hex: anyone can re-verify it and reproduce what cites it.

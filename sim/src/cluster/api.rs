@@ -200,12 +200,13 @@ impl NodeApi {
         }
     }
 
-    /// Refuses (`blocked`) or lets back (`!blocked`) one peer: the partition tool.
-    pub fn block(&self, peer_id: &str, blocked: bool) -> Result<()> {
+    /// Refuses (`blocked`) or lets back (`!blocked`) peers, in one request: the partition
+    /// tool.
+    pub fn block(&self, peer_ids: &[String], blocked: bool) -> Result<()> {
         let _: serde_json::Value = self.post_with(
             &self.read,
             "/v1/admin/block",
-            &serde_json::json!({ "peer_id": peer_id, "blocked": blocked }),
+            &serde_json::json!({ "peer_ids": peer_ids, "blocked": blocked }),
         )?;
         Ok(())
     }

@@ -1064,11 +1064,11 @@ fn faults(
             progress.say(&format!("{label} for {:.0} s", config.partition.as_secs_f64()));
             let peers: Vec<String> = outside.iter().map(|&j| specs[j].peer_id.clone()).collect();
             let (at, at_us) = (Instant::now(), now_us());
-            on_each(cluster, &minority, |api, _| peers.iter().try_for_each(|p| api.block(p, true)))?;
+            on_each(cluster, &minority, |api, _| api.block(&peers, true))?;
             let cut_done = Instant::now();
             pause_until(stop, at + config.partition)?;
             let heal_start = Instant::now();
-            on_each(cluster, &minority, |api, _| peers.iter().try_for_each(|p| api.block(p, false)))?;
+            on_each(cluster, &minority, |api, _| api.block(&peers, false))?;
             // Re-dial every link that crossed the cut, from the side that made it.
             let cut: Vec<(usize, usize)> =
                 edges.iter().copied().filter(|(a, b)| inside.contains(a) != inside.contains(b)).collect();
