@@ -128,6 +128,39 @@ fn decode_header(id: &[u8], bytes: &[u8]) -> Result<SignedHeader, StoreError> {
 
 /// The index keys of one update: object ‖ author ‖ id (when it is about an object) and
 /// author ‖ seq ‖ id.
+/// Writes at least this many operations at once go to sled as batches (see [`Store::write`]).
+const BATCH_FROM_OPS: usize = 64;
+
+/// Applies `entries` (a value to insert, or `None` to remove) to `tree` in order: as one
+/// sled batch when `batched`, else key by key. An empty list writes nothing (sled seals and
+/// writes a log buffer even for an empty batch).
+fn write_tree(
+    tree: &sled::Tree,
+    entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    batched: bool,
+) -> Result<(), StoreError> {
+    if batched {
+        if !entries.is_empty() {
+            let mut batch = sled::Batch::default();
+            for (key, value) in entries {
+                match value {
+                    Some(value) => batch.insert(key, value),
+                    None => batch.remove(key),
+                }
+            }
+            tree.apply_batch(batch)?;
+        }
+        return Ok(());
+    }
+    for (key, value) in entries {
+        match value {
+            Some(value) => tree.insert(key, value)?,
+            None => tree.remove(key)?,
+        };
+    }
+    Ok(())
+}
+
 fn index_keys(id: &UpdateId, signed: &SignedHeader) -> (Option<Vec<u8>>, Vec<u8>) {
     let h = &signed.header;
     let object_key = h.object.map(|object| {
@@ -253,7 +286,7 @@ impl Store {
 
     /// Applies a batch of operations without flushing; durable after the next [`Store::flush`].
     ///
-    /// The writes go to sled one key at a time, in an order that keeps a crash harmless:
+    /// Small writes go to sled one key at a time, in an order that keeps a crash harmless:
     /// removed updates first, then the indexes, then the stored updates, then the seq
     /// reservation. sled recovers a prefix of its one log (every tree shares it), so after a
     /// crash an update is never present without its index entries; index entries without an
@@ -266,6 +299,9 @@ impl Store {
     /// `sync_file_range` on one of sled's IO threads, for every update relayed from a peer
     /// (65 a second on each node of a cluster at 10 updates/s). Single-key writes wait in the
     /// buffer for the next flush. No write here needs more than one key to change at once.
+    /// Large writes (a submission, a sync) still go as one batch per tree, in the same order:
+    /// there the two buffer writes are nothing, and sled lays the pages out more compactly
+    /// (a restart with 100 000 updates held 13 MB more memory after key-by-key ingest).
     ///
     /// A body joins its update's stored header (written by this call or an earlier one); a
     /// body whose header is nowhere is skipped with a warning (the engine never asks for one:
@@ -312,24 +348,21 @@ impl Store {
             }
         }
         // An update goes before its index entries, and comes after them.
-        for (id, value) in &updates {
-            if value.is_none() {
-                self.updates.remove(id)?;
-            }
-        }
-        for (tree, entries) in [(&self.by_object, by_object), (&self.by_author, by_author)] {
-            for (key, insert) in entries {
-                match insert {
-                    true => tree.insert(key, &[])?,
-                    false => tree.remove(key)?,
-                };
-            }
-        }
+        let batched = ops.len() >= BATCH_FROM_OPS;
+        let (mut removed, mut stored) = (Vec::new(), Vec::new());
         for (id, value) in updates {
-            if let Some(value) = value {
-                self.updates.insert(id, value)?;
+            match value {
+                None => removed.push((id.to_vec(), None)),
+                Some(value) => stored.push((id.to_vec(), Some(value))),
             }
         }
+        let index = |entries: Vec<(Vec<u8>, bool)>| -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+            entries.into_iter().map(|(key, insert)| (key, insert.then(Vec::new))).collect()
+        };
+        write_tree(&self.updates, removed, batched)?;
+        write_tree(&self.by_object, index(by_object), batched)?;
+        write_tree(&self.by_author, index(by_author), batched)?;
+        write_tree(&self.updates, stored, batched)?;
         if let Some(seq) = reserved {
             self.meta.insert(META_RESERVED_SEQ, &seq.to_be_bytes())?;
         }
