@@ -229,6 +229,14 @@ fn a_partition_of_two_from_three_heals_with_nothing_lost_and_a_restarted_node_co
             block(&nodes[j], &ids[i], false);
         }
     }
+    // Redial across the healed cut in one request; a bad address refuses the request whole.
+    let bad = nodes[0]
+        .client()
+        .post::<_, serde_json::Value>("/v1/admin/dial", &json!({ "addrs": [nodes[2].p2p, "/ip4/nowhere"] }))
+        .unwrap_err();
+    assert!(format!("{bad:#}").contains("\"/ip4/nowhere\""), "{bad:#}");
+    let across: Vec<&String> = two.iter().map(|&j| &nodes[j].p2p).collect();
+    let _: serde_json::Value = nodes[0].client().post("/v1/admin/dial", &json!({ "addrs": across })).unwrap();
     let refs: Vec<&TestNode> = nodes.iter().collect();
     wait_converged(&refs, CONVERGE);
     assert_eq!(nodes[4].headers(), side_one + side_two, "nothing lost on either side");

@@ -411,22 +411,42 @@ async fn arrivals(
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DialRequest {
-    pub addr: String,
+    /// One address, or several in `addrs` (a healed partition redials many links), or both.
+    #[serde(default)]
+    pub addr: Option<String>,
+    #[serde(default)]
+    pub addrs: Vec<String>,
 }
 
+/// Addresses one dial request may name at most.
+pub const MAX_DIAL_ADDRS: usize = 10_000;
+
+/// Dials addresses: every one is parsed before any is dialled, so a bad one dials nothing.
 async fn dial(
     State(s): State<AppState>,
     headers: HeaderMap,
     Json(req): Json<DialRequest>,
 ) -> ApiResult<serde_json::Value> {
     authorise(&s, &headers)?;
-    let addr: libp2p::Multiaddr = req
-        .addr
-        .parse()
-        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid address {:?}: {e}", req.addr)))?;
+    let named: Vec<&String> = req.addr.iter().chain(&req.addrs).collect();
+    if named.is_empty() || named.len() > MAX_DIAL_ADDRS {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("name 1 to {MAX_DIAL_ADDRS} addresses in addr or addrs (got {})", named.len()),
+        ));
+    }
+    let addrs = named
+        .iter()
+        .map(|a| {
+            a.parse::<libp2p::Multiaddr>()
+                .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid address {a:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let network = network_of(&s)?;
-    network.dial(addr).await?;
-    Ok(Json(serde_json::json!({ "dialled": req.addr })))
+    for addr in addrs {
+        network.dial(addr).await?;
+    }
+    Ok(Json(serde_json::json!({ "dialled": named })))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -213,8 +213,13 @@ impl NodeApi {
 
     /// Dials a peer's multiaddr (ending in `/p2p/<peer id>`).
     pub fn dial(&self, addr: &str) -> Result<()> {
+        self.dial_all(&[addr.to_owned()])
+    }
+
+    /// Dials several multiaddrs in one request.
+    pub fn dial_all(&self, addrs: &[String]) -> Result<()> {
         let _: serde_json::Value =
-            self.post_with(&self.read, "/v1/admin/dial", &serde_json::json!({ "addr": addr }))?;
+            self.post_with(&self.read, "/v1/admin/dial", &serde_json::json!({ "addrs": addrs }))?;
         Ok(())
     }
 }

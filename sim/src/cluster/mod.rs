@@ -1075,12 +1075,9 @@ fn faults(
             let origins: Vec<usize> =
                 cut.iter().map(|&(a, _)| a).collect::<BTreeSet<_>>().into_iter().collect();
             on_each(cluster, &origins, |api, a| {
-                for &(_, b) in cut.iter().filter(|&&(x, _)| x == a) {
-                    if let Some(addr) = cluster.p2p(b) {
-                        api.dial(&addr)?;
-                    }
-                }
-                Ok(())
+                let addrs: Vec<String> =
+                    cut.iter().filter(|&&(x, _)| x == a).filter_map(|&(_, b)| cluster.p2p(b)).collect();
+                api.dial_all(&addrs)
             })?;
             FaultRecord {
                 kind: "partition",
