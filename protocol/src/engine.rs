@@ -76,6 +76,10 @@ impl Default for EngineConfig {
 
 /// Bodies checked together during a restore (bounds its transient memory).
 const RESTORE_CHUNK: usize = 16_384;
+/// Sync sessions this engine runs at once; more wait their turn. Sessions started together
+/// each fetch the same missing updates: after a partition healed, nodes that reconnected to
+/// many peers at once fetched and checked every update of the other side once per peer.
+pub const MAX_SYNC_SESSIONS: usize = 2;
 
 /// What the engine is asked to handle.
 #[derive(Debug)]
@@ -221,6 +225,8 @@ pub struct Engine {
     synced_for_signing: bool,
     rng: ChaCha20Rng,
     sessions: BTreeMap<Peer, Session>,
+    /// Peers waiting for a sync session (at most [`MAX_SYNC_SESSIONS`] run at once).
+    deferred_syncs: std::collections::VecDeque<Peer>,
     responder: Option<NegentropyStorageVector>,
     stats: Stats,
 }
@@ -248,6 +254,7 @@ impl Engine {
             synced_for_signing,
             rng: ChaCha20Rng::from_seed(rng_seed),
             sessions: BTreeMap::new(),
+            deferred_syncs: std::collections::VecDeque::new(),
             responder: None,
             stats: Stats::default(),
         }
@@ -432,10 +439,8 @@ impl Engine {
             Input::SyncStart { peer } => self.sync_start(peer, &mut pending),
             Input::SyncResponse { peer, response } => self.sync_response(now, peer, response, &mut pending),
             Input::SyncFailed { peer, reason } => {
-                if let Some(mut session) = self.sessions.remove(&peer) {
-                    session.report.aborted = Some(reason);
-                    pending.after.push(Effect::SyncFinished { peer, report: session.report });
-                }
+                self.deferred_syncs.retain(|p| *p != peer);
+                self.abort(peer, reason, &mut pending);
             }
             Input::Tick => {}
         }
@@ -752,6 +757,12 @@ impl Engine {
         if self.sessions.contains_key(&peer) {
             return;
         }
+        if self.sessions.len() >= MAX_SYNC_SESSIONS {
+            if !self.deferred_syncs.contains(&peer) {
+                self.deferred_syncs.push_back(peer);
+            }
+            return;
+        }
         self.stats.sync_sessions += 1;
         self.sessions
             .insert(peer.clone(), Session { phase: Phase::AwaitDigest, report: SyncReport::default() });
@@ -823,6 +834,7 @@ impl Engine {
         if let Some(mut session) = self.sessions.remove(&peer) {
             session.report.aborted = Some(reason);
             pending.after.push(Effect::SyncFinished { peer, report: session.report });
+            self.start_deferred(pending);
         }
     }
 
@@ -830,6 +842,16 @@ impl Engine {
         if let Some(session) = self.sessions.remove(&peer) {
             self.synced_for_signing = true;
             pending.after.push(Effect::SyncFinished { peer, report: session.report });
+            self.start_deferred(pending);
+        }
+    }
+
+    /// Starts waiting sessions while there is room. (A waiting peer that has gone away fails
+    /// at its first request, and the next one starts.)
+    fn start_deferred(&mut self, pending: &mut Pending) {
+        while self.sessions.len() < MAX_SYNC_SESSIONS {
+            let Some(peer) = self.deferred_syncs.pop_front() else { break };
+            self.sync_start(peer, pending);
         }
     }
 

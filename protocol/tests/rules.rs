@@ -399,3 +399,37 @@ fn a_body_held_nowhere_is_asked_for_once_per_session() {
     assert_eq!(body_requests, 1, "the missing body is asked for once, then the session ends");
     assert!(a.state().missing_bodies().contains(&old.id()), "still wanted from the next peer");
 }
+
+/// At most `MAX_SYNC_SESSIONS` sync sessions run at once; the others wait their turn, and a
+/// waiting peer that goes away is dropped from the queue.
+#[test]
+fn sync_sessions_beyond_the_limit_wait_for_a_free_slot() {
+    use protocol::engine::{Peer, MAX_SYNC_SESSIONS};
+    let net = net(2, 0, 2, 1);
+    let mut a = engine(&net);
+    let started = |effects: &[Effect]| -> Vec<Peer> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::SendSync { peer, .. } => Some(peer.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let peers: Vec<Peer> = (0..MAX_SYNC_SESSIONS + 2).map(|i| Peer(format!("p{i}"))).collect();
+    let mut first = Vec::new();
+    for p in &peers {
+        first.extend(started(&a.handle(now(), Input::SyncStart { peer: p.clone() })));
+    }
+    assert_eq!(first, peers[..MAX_SYNC_SESSIONS].to_vec(), "only the first sessions start");
+    // The last waiting peer disconnects: it leaves the queue.
+    let gone = peers[MAX_SYNC_SESSIONS + 1].clone();
+    assert!(
+        started(&a.handle(now(), Input::SyncFailed { peer: gone.clone(), reason: "gone".into() })).is_empty()
+    );
+    // A running session fails: the next waiting peer starts, and no other.
+    let next = a.handle(now(), Input::SyncFailed { peer: peers[0].clone(), reason: "closed".into() });
+    assert_eq!(started(&next), vec![peers[MAX_SYNC_SESSIONS].clone()]);
+    let after = a.handle(now(), Input::SyncFailed { peer: peers[1].clone(), reason: "closed".into() });
+    assert!(started(&after).is_empty(), "the disconnected peer was not started: {:?}", started(&after));
+}
