@@ -164,6 +164,9 @@ fn main() {
     });
     let catchup_s = t.elapsed().as_secs_f64();
     eprintln!("caught up in {catchup_s:.1} s");
+    // The catch-up session can still be finishing (and then reports its 3 MB of reconciliation
+    // over 100 000 ids): let it report before the count below starts.
+    std::thread::sleep(Duration::from_millis(1500));
     // 100 updates missing out of all: B is cut off while A signs 50 element sets (estimate and
     // metadata each), then reconciles.
     let b_peer = node_b.peer_id();
