@@ -359,8 +359,27 @@ pub struct BlockRequest {
     pub blocked: bool,
 }
 
-/// Peers one block request may name at most.
-pub const MAX_BLOCK_PEERS: usize = 10_000;
+/// Peers one block request, or addresses one dial request, may name at most.
+pub const MAX_NAMED: usize = 10_000;
+
+/// The one and the many of a request naming one thing or several, checked for 1 to
+/// [`MAX_NAMED`] of them and parsed whole (a bad one fails the request before any is used).
+fn named_list<T>(
+    one: &Option<String>,
+    many: &[String],
+    fields: &str,
+    parse: impl Fn(&str) -> Result<T, ApiError>,
+) -> Result<(Vec<String>, Vec<T>), ApiError> {
+    let named: Vec<String> = one.iter().chain(many).cloned().collect();
+    if named.is_empty() || named.len() > MAX_NAMED {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("name 1 to {MAX_NAMED} in {fields} (got {})", named.len()),
+        ));
+    }
+    let parsed = named.iter().map(|n| parse(n)).collect::<Result<Vec<_>, _>>()?;
+    Ok((named, parsed))
+}
 
 /// Refuses (or lifts the refusal of) peers: for operators, and for partition tests. Every
 /// peer id is checked before any is blocked, so a bad one changes nothing.
@@ -370,14 +389,7 @@ async fn block(
     Json(req): Json<BlockRequest>,
 ) -> ApiResult<serde_json::Value> {
     authorise(&s, &headers)?;
-    let named: Vec<&String> = req.peer_id.iter().chain(&req.peer_ids).collect();
-    if named.is_empty() || named.len() > MAX_BLOCK_PEERS {
-        return Err(ApiError(
-            StatusCode::BAD_REQUEST,
-            format!("name 1 to {MAX_BLOCK_PEERS} peers in peer_id or peer_ids (got {})", named.len()),
-        ));
-    }
-    let peers = named.iter().map(|p| parse_peer(p)).collect::<Result<Vec<_>, _>>()?;
+    let (named, peers) = named_list(&req.peer_id, &req.peer_ids, "peer_id or peer_ids", parse_peer)?;
     let network = network_of(&s)?;
     for peer in peers {
         network.block(peer, req.blocked).await?;
@@ -418,9 +430,6 @@ pub struct DialRequest {
     pub addrs: Vec<String>,
 }
 
-/// Addresses one dial request may name at most.
-pub const MAX_DIAL_ADDRS: usize = 10_000;
-
 /// Dials addresses: every one is parsed before any is dialled, so a bad one dials nothing.
 async fn dial(
     State(s): State<AppState>,
@@ -428,20 +437,10 @@ async fn dial(
     Json(req): Json<DialRequest>,
 ) -> ApiResult<serde_json::Value> {
     authorise(&s, &headers)?;
-    let named: Vec<&String> = req.addr.iter().chain(&req.addrs).collect();
-    if named.is_empty() || named.len() > MAX_DIAL_ADDRS {
-        return Err(ApiError(
-            StatusCode::BAD_REQUEST,
-            format!("name 1 to {MAX_DIAL_ADDRS} addresses in addr or addrs (got {})", named.len()),
-        ));
-    }
-    let addrs = named
-        .iter()
-        .map(|a| {
-            a.parse::<libp2p::Multiaddr>()
-                .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid address {a:?}: {e}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let (named, addrs) = named_list(&req.addr, &req.addrs, "addr or addrs", |a| {
+        a.parse::<libp2p::Multiaddr>()
+            .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("invalid address {a:?}: {e}")))
+    })?;
     let network = network_of(&s)?;
     for addr in addrs {
         network.dial(addr).await?;

@@ -17,8 +17,8 @@
 //! Schema version 1 kept headers and bodies in two trees (`headers`, `bodies`); a store of
 //! that version is migrated in place when opened (see [`Store::open`]).
 //!
-//! Every [`Store::apply`] writes key by key, in a crash-safe order (sled recovers a prefix of
-//! its log), then flushes: when it returns, the writes are on disk.
+//! Every [`Store::apply`] writes in a crash-safe order (sled recovers a prefix of its log),
+//! then flushes: when it returns, the writes are on disk.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -126,8 +126,6 @@ fn decode_header(id: &[u8], bytes: &[u8]) -> Result<SignedHeader, StoreError> {
     codec::decode(bytes).map_err(|e| corrupt(format!("header {}", hex::encode(id)), e))
 }
 
-/// The index keys of one update: object ‖ author ‖ id (when it is about an object) and
-/// author ‖ seq ‖ id.
 /// Writes at least this many operations at once go to sled as batches (see [`Store::write`]).
 const BATCH_FROM_OPS: usize = 64;
 
@@ -161,6 +159,8 @@ fn write_tree(
     Ok(())
 }
 
+/// The index keys of one update: object ‖ author ‖ id (when it is about an object) and
+/// author ‖ seq ‖ id.
 fn index_keys(id: &UpdateId, signed: &SignedHeader) -> (Option<Vec<u8>>, Vec<u8>) {
     let h = &signed.header;
     let object_key = h.object.map(|object| {
@@ -294,11 +294,11 @@ impl Store {
     /// keep this order among them, so a crash leaves a prefix of them. Nothing is
     /// acknowledged before the flush.
     ///
-    /// No sled batches: a batch seals and writes sled's log buffer before and after itself
-    /// (`pin_log`), so three per call cost six buffer writes, each a `pwrite` and a
-    /// `sync_file_range` on one of sled's IO threads, for every update relayed from a peer
-    /// (65 a second on each node of a cluster at 10 updates/s). Single-key writes wait in the
-    /// buffer for the next flush. No write here needs more than one key to change at once.
+    /// Why not sled batches for small writes: a batch seals and writes sled's log buffer before
+    /// and after itself (`pin_log`), so three per call cost six buffer writes, each a `pwrite`
+    /// and a `sync_file_range` on one of sled's IO threads, for every update relayed from a
+    /// peer (65 a second on each node of a cluster at 10 updates/s). Single-key writes wait in
+    /// the buffer for the next flush. No write here needs more than one key to change at once.
     /// Large writes (a submission, a sync) still go as one batch per tree, in the same order:
     /// there the two buffer writes are nothing, and sled lays the pages out more compactly
     /// (a restart with 100 000 updates held 13 MB more memory after key-by-key ingest).
@@ -312,9 +312,9 @@ impl Store {
         }
         // The final value of every update this call touches: `None` removes it.
         let mut updates: BTreeMap<[u8; 32], Option<Vec<u8>>> = BTreeMap::new();
-        // Index entries in order: the key, and whether it is inserted (else removed).
-        let mut by_object: Vec<(Vec<u8>, bool)> = Vec::new();
-        let mut by_author: Vec<(Vec<u8>, bool)> = Vec::new();
+        // Index entries in order: the key, and an empty value to insert (`None` removes it).
+        let mut by_object: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+        let mut by_author: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
         let mut reserved = None;
         for op in ops {
             match op {
@@ -323,8 +323,8 @@ impl Store {
                         codec::encode(signed.as_ref()).map_err(|e| corrupt(format!("header {id}"), e))?;
                     updates.insert(id.0, Some(pack(&header, None)));
                     let (object_key, author_key) = index_keys(id, signed);
-                    by_object.extend(object_key.map(|key| (key, true)));
-                    by_author.push((author_key, true));
+                    by_object.extend(object_key.map(|key| (key, Some(Vec::new()))));
+                    by_author.push((author_key, Some(Vec::new())));
                 }
                 StoreOp::PutBody { id, body } => match self.pending(&mut updates, id)? {
                     Some(value) => set_body(&id.0, value, Some(body))?,
@@ -339,8 +339,8 @@ impl Store {
                     if let Some(value) = self.pending(&mut updates, id)? {
                         let (header, _) = unpack_or_corrupt(&id.0, value)?;
                         let (object_key, author_key) = index_keys(id, &decode_header(&id.0, header)?);
-                        by_object.extend(object_key.map(|key| (key, false)));
-                        by_author.push((author_key, false));
+                        by_object.extend(object_key.map(|key| (key, None)));
+                        by_author.push((author_key, None));
                     }
                     updates.insert(id.0, None);
                 }
@@ -356,12 +356,9 @@ impl Store {
                 Some(value) => stored.push((id.to_vec(), Some(value))),
             }
         }
-        let index = |entries: Vec<(Vec<u8>, bool)>| -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
-            entries.into_iter().map(|(key, insert)| (key, insert.then(Vec::new))).collect()
-        };
         write_tree(&self.updates, removed, batched)?;
-        write_tree(&self.by_object, index(by_object), batched)?;
-        write_tree(&self.by_author, index(by_author), batched)?;
+        write_tree(&self.by_object, by_object, batched)?;
+        write_tree(&self.by_author, by_author, batched)?;
         write_tree(&self.updates, stored, batched)?;
         if let Some(seq) = reserved {
             self.meta.insert(META_RESERVED_SEQ, &seq.to_be_bytes())?;
@@ -503,17 +500,13 @@ impl Store {
         digest: Option<&[u8; 32]>,
     ) -> Result<(), StoreError> {
         // The digest goes first (a crash part-way leaves views with no digest: rebuilt at the
-        // next start), and is written back only after every view (key by key, no sled batch:
-        // see [`Store::write`]).
+        // next start), and is written back only after every view (written as [`Store::write`]
+        // writes: key by key when few).
         if !views.is_empty() {
             self.meta.remove(META_VIEWS_DIGEST)?;
         }
-        for (object, json) in views {
-            match json {
-                Some(json) => self.views.insert(object_key(object), json.as_slice())?,
-                None => self.views.remove(object_key(object))?,
-            };
-        }
+        let entries = views.iter().map(|(object, json)| (object_key(object), json.clone())).collect();
+        write_tree(&self.views, entries, views.len() >= BATCH_FROM_OPS)?;
         match digest {
             Some(digest) => self.meta.insert(META_VIEWS_DIGEST, digest)?,
             None => self.meta.remove(META_VIEWS_DIGEST)?,
